@@ -1,0 +1,18 @@
+"""Source adapters: one per fagsystem, registered in one explicit dict.
+
+Adapters import only `app.domain`; HTTP and the database stay in `app`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adapters.base import Adapter
+from app.domain.claim import SourceSystem
+
+
+def registry() -> dict[SourceSystem, Adapter[Any]]:
+    """Return the adapter of every source system."""
+    from adapters import ksd, ky, oir
+
+    return {SourceSystem.KY: ky.ADAPTER, SourceSystem.KSD: ksd.ADAPTER, SourceSystem.OIR: oir.ADAPTER}

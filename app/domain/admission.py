@@ -1,0 +1,141 @@
+"""Admission of a claim at intake: complete it from the catalogue, validate it, check its type.
+
+`admit` is the one function intake calls per claim: it fills in what kravbro derives (business
+area, limitation dates the fagsystem left out), validates the canonical claim, and checks it
+against the catalogue (known type, allowed art and category, related type allowed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from typing import Any
+
+from app.domain.catalogue import Catalogue, derive_limitation_date
+from app.domain.claim import CanonicalClaim, ClaimCandidate, ClaimCategory, locate, validate
+from app.domain.problems import Problem
+
+_DATE_FIELDS = ("due_date", "period_end_date", "period_start_date", "founding_date", "srb_date",
+                "decision_date")
+
+
+def _date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def complete(candidate: ClaimCandidate, catalogue: Catalogue) -> ClaimCandidate:
+    """Fill in the business area and missing limitation dates from the catalogue."""
+    fields = dict(candidate.fields)
+    code = fields.get("fordringstype")
+    kind = catalogue.get(code) if isinstance(code, str) else None
+    problems = list(candidate.problems)
+    if kind is None:
+        if isinstance(code, str) and code:
+            problems.append(
+                Problem(
+                    code="fordringstype.unknown",
+                    field="fordringstype",
+                    source_path=locate(candidate, "fordringstype"),
+                    message=f"fordringstype {code} is not in the catalogue",
+                    value=code,
+                )
+            )
+        # A placeholder area: the unknown type is the problem reported, not a missing area.
+        fields.setdefault("business_area", "unknown")
+        return replace(candidate, fields=fields, problems=tuple(problems))
+    fields["business_area"] = kind.area
+    dates = {name: _date(fields.get(name)) for name in _DATE_FIELDS}
+    liabilities = fields.get("liabilities")
+    if isinstance(liabilities, list):
+        completed = []
+        for item in liabilities:
+            if isinstance(item, dict) and not item.get("limitation_date"):
+                derived = derive_limitation_date(
+                    kind,
+                    dates=dates,
+                    judgment_date=_date(item.get("judgment_date")),
+                    settlement_date=_date(item.get("settlement_date")),
+                )
+                if derived is not None:
+                    item = {**item, "limitation_date": derived.isoformat()}
+            completed.append(item)
+        fields["liabilities"] = completed
+    return replace(candidate, fields=fields, problems=tuple(problems))
+
+
+def catalogue_problems(claim: CanonicalClaim, catalogue: Catalogue) -> list[Problem]:
+    """Check a valid claim against its type in the catalogue."""
+    kind = catalogue.get(claim.fordringstype)
+    if kind is None:
+        return [
+            Problem(
+                code="fordringstype.unknown",
+                field="fordringstype",
+                message=f"fordringstype {claim.fordringstype} is not in the catalogue",
+                value=claim.fordringstype,
+            )
+        ]
+    problems = []
+    if claim.art not in kind.arts:
+        allowed = ", ".join(art.value for art in kind.arts)
+        problems.append(
+            Problem(
+                code="art.not_allowed",
+                field="art",
+                rule="R_1_1",
+                message=f"fordringstype {kind.code} takes art {allowed}, not {claim.art.value}",
+                value=claim.art.value,
+            )
+        )
+    if claim.category is not kind.category:
+        problems.append(
+            Problem(
+                code="category.mismatch",
+                field="category",
+                rule="R_1_2" if kind.category is ClaimCategory.HF else None,
+                message=(
+                    f"fordringstype {kind.code} is a "
+                    f"{'main' if kind.category is ClaimCategory.HF else 'related'} claim type "
+                    f"({kind.category.value}), but the claim is {claim.category.value}"
+                ),
+                value=claim.category.value,
+            )
+        )
+    return problems
+
+
+def related_type_problem(
+    related: CanonicalClaim, main_type: str, catalogue: Catalogue
+) -> Problem | None:
+    """Tell whether a related claim's type may hang under a main claim of `main_type`."""
+    main = catalogue.get(main_type)
+    if main is None or related.fordringstype in main.related_types:
+        return None
+    return Problem(
+        code="related.type_not_allowed",
+        field="fordringstype",
+        message=(
+            f"a related claim of type {related.fordringstype} cannot belong to a main claim "
+            f"of type {main_type}"
+        ),
+        value=related.fordringstype,
+    )
+
+
+def admit(
+    candidate: ClaimCandidate, catalogue: Catalogue
+) -> tuple[CanonicalClaim | None, list[Problem]]:
+    """Complete, validate and check one claim: the claim, or every problem found."""
+    completed = complete(candidate, catalogue)
+    claim, problems = validate(completed)
+    if claim is None:
+        return None, problems
+    found = [p.at(locate(completed, p.field)) for p in catalogue_problems(claim, catalogue)]
+    return (None, found) if found else (claim, [])

@@ -1,0 +1,432 @@
+"""The canonical claim: one strict model for every claim, whichever fagsystem sent it.
+
+Its fields follow what PSRM needs (Danish names in brackets). A `CanonicalClaim` cannot be
+built with invalid content; `validate` turns an adapter's `ClaimCandidate` into either a claim
+or the full list of problems, each located in the sender's message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from app.domain.identifiers import (
+    IdentifierKind,
+    contains_cpr_like,
+    identifier_problem,
+)
+from app.domain.problems import Problem
+
+
+class SourceSystem(StrEnum):
+    """The fagsystemer kravbro takes claims from."""
+
+    KY = "ky"
+    KSD = "ksd"
+    OIR = "oir"
+
+
+class FordringArt(StrEnum):
+    """INDR: for collection; MODR: for offset (modregning) only."""
+
+    INDR = "INDR"
+    MODR = "MODR"
+
+
+class ClaimCategory(StrEnum):
+    """HF: main claim (hovedfordring); UF: related claim (interest, fee) tied to a main claim."""
+
+    HF = "HF"
+    UF = "UF"
+
+
+MAX_PRINCIPAL = Decimal("99999999.99")  # 8 integer digits and 2 decimals, as PSRM's portal
+DESCRIPTION_MAX = 100
+CLAIMANT_REFERENCE_MAX = 36
+_TYPE_CODE = re.compile(r"[A-ZÆØÅ0-9]{7}")
+_CLAIMANT_ID = re.compile(r"\d{4}")
+_REFERENCE = re.compile(r"[A-Za-z0-9ÆØÅæøå._:/\-]+")
+
+
+def _money(value: Any) -> Decimal:
+    if isinstance(value, bool) or isinstance(value, float):
+        raise PydanticCustomError(
+            "amount.not_decimal", "amounts must be sent as decimal numbers, not floating point"
+        )
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except (InvalidOperation, ValueError) as exc:
+        raise PydanticCustomError("amount.invalid", "not a decimal amount") from exc
+    if not amount.is_finite():
+        raise PydanticCustomError("amount.invalid", "not a decimal amount")
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -2 and amount != amount.quantize(Decimal("0.01")):
+        raise PydanticCustomError("amount.too_many_decimals", "at most two decimals (øre)")
+    if amount < 0:
+        raise PydanticCustomError("amount.negative", "must not be negative")
+    if amount > MAX_PRINCIPAL:
+        raise PydanticCustomError("amount.too_large", "at most 8 integer digits")
+    return amount.quantize(Decimal("0.01"))
+
+
+def _iso_date(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        raise PydanticCustomError("date.invalid", "a date (YYYY-MM-DD) is expected, not a time")
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError as exc:
+            raise PydanticCustomError("date.invalid", "not a valid date (YYYY-MM-DD)") from exc
+    raise PydanticCustomError("date.invalid", "not a valid date (YYYY-MM-DD)")
+
+
+def _no_personal_data(value: str | None) -> str | None:
+    if value is not None and contains_cpr_like(value):
+        raise PydanticCustomError(
+            "text.personal_data", "must not contain a CPR number or other personal data"
+        )
+    return value
+
+
+Money = Annotated[Decimal, BeforeValidator(_money)]
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
+Text = Annotated[str, Field(min_length=1)]
+
+
+class Liability(BaseModel):
+    """One debtor's liability (hæftelse) for the claim; all debtors are jointly liable."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    debtor_kind: IdentifierKind
+    debtor_id: Annotated[str, Field(description="CPR (10), CVR/SE (8) or AKR (11) digits")]
+    debtor_name: Annotated[str | None, Field(max_length=200)] = None
+    limitation_date: Annotated[
+        IsoDate,
+        Field(description="forældelsesdato; for lapse types the bortfaldsdato"),
+    ]
+    judgment_date: Annotated[IsoDate | None, Field(description="domsdato")] = None
+    settlement_date: Annotated[IsoDate | None, Field(description="forligsdato")] = None
+    in_estate: Annotated[bool, Field(description="bobehandling: estate or bankruptcy")] = False
+
+    @field_validator("debtor_id")
+    @classmethod
+    def _valid_identifier(cls, value: str, info: ValidationInfo) -> str:
+        kind = info.data.get("debtor_kind")
+        if isinstance(kind, IdentifierKind):
+            reason = identifier_problem(kind, value)
+            if reason is not None:
+                raise PydanticCustomError(
+                    f"{kind.value.lower()}.invalid", f"{kind.value} number: {reason}"
+                )
+        return value
+
+    @field_validator("settlement_date")
+    @classmethod
+    def _not_both(cls, value: dt.date | None, info: ValidationInfo) -> dt.date | None:
+        if value is not None and info.data.get("judgment_date") is not None:
+            raise PydanticCustomError(
+                "liability.judgment_and_settlement",
+                "a judgment date and a settlement date cannot both be set",
+            )
+        return value
+
+
+class InterestChoice(BaseModel):
+    """Renteregel, rentesatskode and merrentesats as PSRM takes them."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rule: Literal["001", "002"]
+    rate_code: Literal["03", "04", "07", "10", "20", "98", "99"]
+    extra_rate: Annotated[Decimal | None, Field(ge=0, le=100, decimal_places=4)] = None
+
+
+class DocumentReference(BaseModel):
+    """A document kept by the fagsystem, referenced by its id."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    reference: Annotated[str, Field(min_length=1, max_length=200)]
+    title: Annotated[str | None, Field(max_length=200)] = None
+
+
+class CanonicalClaim(BaseModel):
+    """A claim (fordring) in kravbro's one schema, valid by construction."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", title="CanonicalClaim")
+
+    # identity
+    source: SourceSystem
+    source_reference: Annotated[
+        str, Field(min_length=1, max_length=64, description="the fagsystem's own reference")
+    ]
+    claimant_reference: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=CLAIMANT_REFERENCE_MAX,
+            pattern=_REFERENCE.pattern,
+            description="fordringshaverreference sent to PSRM; unique per claimant, no personal data",
+        ),
+        AfterValidator(_no_personal_data),
+    ]
+    claimant_id: Annotated[
+        str, Field(pattern=_CLAIMANT_ID.pattern, description="fordringshaver-ID (4 digits)")
+    ]
+    agreement: Annotated[str | None, Field(max_length=40, description="fordringshaveraftale")] = (
+        None
+    )
+    # classification
+    fordringstype: Annotated[
+        str, Field(pattern=_TYPE_CODE.pattern, description="7-character fordringstype code")
+    ]
+    art: FordringArt = FordringArt.INDR
+    category: ClaimCategory = ClaimCategory.HF
+    main_claim_reference: Annotated[
+        str | None,
+        Field(max_length=64, description="source_reference of the main claim (related claims)"),
+    ] = None
+    business_area: Annotated[str, Field(min_length=1, description="derived from fordringstype")]
+    # money
+    currency: Literal["DKK"] = "DKK"
+    principal: Annotated[Money, Field(description="hovedstol (DKK)")]
+    amount: Annotated[Money, Field(description="beløb to collect (DKK)")]
+    # dates
+    period_start_date: IsoDate | None = None
+    period_end_date: IsoDate | None = None
+    founding_date: Annotated[IsoDate | None, Field(description="stiftelsesdato")] = None
+    due_date: Annotated[IsoDate | None, Field(description="forfaldsdato")] = None
+    srb_date: Annotated[
+        IsoDate | None, Field(description="sidste rettidige betalingsdato (SRB)")
+    ] = None
+    notice_date: Annotated[
+        IsoDate | None, Field(description="date the debtor was notified in writing of transfer")
+    ] = None
+    decision_date: Annotated[IsoDate | None, Field(description="date of the decision")] = None
+    # liabilities
+    liabilities: Annotated[list[Liability], Field(min_length=1, max_length=50)]
+    # text and documents
+    description: Annotated[
+        str | None,
+        Field(max_length=DESCRIPTION_MAX, description="printed to the debtor"),
+        AfterValidator(_no_personal_data),
+    ] = None
+    legal_basis: Annotated[str | None, Field(max_length=200)] = None
+    notes: Annotated[list[Annotated[str, Field(max_length=1000)]], Field(max_length=20)] = []
+    documents: Annotated[list[DocumentReference], Field(max_length=50)] = []
+    interest: InterestChoice | None = None
+
+    @field_validator("liabilities")
+    @classmethod
+    def _unique_debtors(cls, value: list[Liability]) -> list[Liability]:
+        keys = [(item.debtor_kind, item.debtor_id) for item in value]
+        if len(set(keys)) != len(keys):
+            raise PydanticCustomError(
+                "liability.duplicate_debtor", "the same debtor is listed twice"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _cross_field(self, info: ValidationInfo) -> CanonicalClaim:
+        problems = cross_field_problems(self.model_dump())
+        collect = info.context.get("collect") if isinstance(info.context, dict) else None
+        if isinstance(collect, list):
+            collect.extend(problems)
+        elif problems:
+            first = problems[0]
+            raise PydanticCustomError(first.code, first.message)
+        return self
+
+
+def _as_date(value: Any) -> dt.date | None:
+    try:
+        parsed = _iso_date(value)
+    except PydanticCustomError:
+        return None
+    return parsed if isinstance(parsed, dt.date) else None
+
+
+def _as_money(value: Any) -> Decimal | None:
+    try:
+        return _money(value)
+    except PydanticCustomError:
+        return None
+
+
+def cross_field_problems(values: Mapping[str, Any]) -> list[Problem]:
+    """Return the problems that involve more than one field, on validated or raw values."""
+    problems: list[Problem] = []
+    principal, amount = _as_money(values.get("principal")), _as_money(values.get("amount"))
+    if principal is not None and amount is not None and amount > principal:
+        problems.append(
+            Problem(
+                code="amount.exceeds_principal",
+                field="amount",
+                message=f"amount {amount} is larger than the principal {principal}",
+                value=str(amount),
+            )
+        )
+    start, end = _as_date(values.get("period_start_date")), _as_date(values.get("period_end_date"))
+    if start is not None and end is not None and start > end:
+        problems.append(
+            Problem(
+                code="period.reversed",
+                field="period_start_date",
+                message=f"period starts {start} after it ends {end}",
+                value=start.isoformat(),
+            )
+        )
+    due, srb = _as_date(values.get("due_date")), _as_date(values.get("srb_date"))
+    if due is not None and srb is not None and due > srb:
+        problems.append(
+            Problem(
+                code="srb.before_due_date",
+                field="srb_date",
+                message=f"SRB {srb} is before the due date {due}",
+                value=srb.isoformat(),
+            )
+        )
+    category, main_ref = values.get("category"), values.get("main_claim_reference")
+    if category == ClaimCategory.UF and not main_ref:
+        problems.append(
+            Problem(
+                code="related.main_claim_missing",
+                field="main_claim_reference",
+                message="a related claim (UF) must name its main claim",
+            )
+        )
+    if category == ClaimCategory.HF and main_ref:
+        problems.append(
+            Problem(
+                code="main.has_main_reference",
+                field="main_claim_reference",
+                message="a main claim (HF) cannot point at another main claim",
+                value=str(main_ref),
+            )
+        )
+    return problems
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimCandidate:
+    """What an adapter makes of one claim in a message, before validation.
+
+    `fields` has the canonical claim's shape with JSON-like values; `field_paths` maps a
+    canonical field path (`liabilities.0.debtor_id`) to where it came from in the message.
+    """
+
+    index: int
+    source_path: str
+    source_reference: str | None
+    fields: dict[str, Any]
+    field_paths: dict[str, str] = field(default_factory=dict)
+    problems: tuple[Problem, ...] = ()
+
+
+# Fields whose values are personal data: never echoed in a problem.
+PERSONAL_FIELDS = frozenset({"debtor_id", "debtor_name", "description", "notes"})
+
+_PYDANTIC_CODES = {
+    "missing": "field.missing",
+    "extra_forbidden": "field.unknown",
+    "string_too_long": "field.too_long",
+    "string_too_short": "field.empty",
+    "too_short": "field.too_few",
+    "too_long": "field.too_many",
+    "string_pattern_mismatch": "field.bad_format",
+    "enum": "field.not_allowed",
+    "literal_error": "field.not_allowed",
+    "string_type": "field.wrong_type",
+    "bool_type": "field.wrong_type",
+    "bool_parsing": "field.wrong_type",
+    "list_type": "field.wrong_type",
+    "model_type": "field.wrong_type",
+    "dict_type": "field.wrong_type",
+}
+
+
+def _field_path(loc: Iterable[str | int]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def locate(candidate: ClaimCandidate, field_path: str | None) -> str:
+    """Find where in the sender's message a canonical field came from."""
+    if field_path:
+        parts = field_path.split(".")
+        while parts:
+            found = candidate.field_paths.get(".".join(parts))
+            if found is not None:
+                return found
+            parts.pop()
+    return candidate.source_path
+
+
+def _problem_from_error(candidate: ClaimCandidate, error: Mapping[str, Any]) -> Problem:
+    loc = tuple(error.get("loc", ()))
+    path = _field_path(loc) or None
+    kind = str(error.get("type", "invalid"))
+    code = _PYDANTIC_CODES.get(kind, kind if "." in kind else "field.invalid")
+    value: str | None = None
+    raw = error.get("input")
+    personal = any(str(part) in PERSONAL_FIELDS for part in loc)
+    if not personal and isinstance(raw, str | int | Decimal | dt.date) and not isinstance(raw, bool):
+        text = str(raw)
+        if len(text) <= 100 and not contains_cpr_like(text):
+            value = text
+    return Problem(
+        code=code,
+        message=str(error.get("msg", "invalid")),
+        field=path,
+        source_path=locate(candidate, path),
+        value=value,
+    )
+
+
+def validate(candidate: ClaimCandidate) -> tuple[CanonicalClaim | None, list[Problem]]:
+    """Validate a candidate: the claim when it has no problems, and every problem found."""
+    problems = list(candidate.problems)
+    collected: list[Problem] = []
+    try:
+        claim = CanonicalClaim.model_validate(candidate.fields, context={"collect": collected})
+    except ValidationError as exc:
+        claim = None
+        problems.extend(
+            _problem_from_error(candidate, error) for error in exc.errors(include_url=False)
+        )
+        collected = cross_field_problems(candidate.fields)
+    problems.extend(p.at(locate(candidate, p.field)) for p in collected)
+    if problems:
+        return None, _dedupe(problems)
+    return claim, []
+
+
+def _dedupe(problems: list[Problem]) -> list[Problem]:
+    seen: set[tuple[str, str | None, str | None]] = set()
+    unique = []
+    for problem in problems:
+        key = (problem.code, problem.field, problem.source_path)
+        if key not in seen:
+            seen.add(key)
+            unique.append(problem)
+    return unique

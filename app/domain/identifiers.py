@@ -1,0 +1,84 @@
+"""Debtor identifiers: CPR, CVR, SE and AKR numbers, their checks and their masking.
+
+CPR numbers issued since 2007 need not pass the modulus-11 check, so only the embedded date is
+checked. CVR and SE numbers must pass modulus 11. AKR numbers (Gældsstyrelsen's numbers for
+debtors without CPR or CVR) are 11 digits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from enum import StrEnum
+
+from stdnum.dk import cpr as stdnum_cpr
+from stdnum.dk import cvr as stdnum_cvr
+from stdnum.exceptions import ValidationError as StdnumError
+
+
+class IdentifierKind(StrEnum):
+    """How a debtor is identified towards PSRM."""
+
+    CPR = "CPR"
+    CVR = "CVR"
+    SE = "SE"
+    AKR = "AKR"
+
+
+_DIGITS = re.compile(r"\d+")
+_CPR_LIKE = re.compile(r"(?<!\d)(\d{6})-?(\d{4})(?!\d)")
+
+
+def normalise(value: str) -> str:
+    """Strip spaces and the dash of a CPR number (`010190-1234` → `0101901234`)."""
+    return value.replace(" ", "").replace("-", "")
+
+
+def identifier_problem(kind: IdentifierKind, value: str) -> str | None:
+    """Return why `value` is not a valid identifier of `kind`, or None when it is."""
+    if not _DIGITS.fullmatch(value):
+        return "must contain digits only"
+    if kind is IdentifierKind.CPR:
+        if len(value) != 10:
+            return "a CPR number has 10 digits"
+        if cpr_birth_date(value) is None:
+            return "the first six digits are not a valid date (DDMMYY)"
+        return None
+    if kind in (IdentifierKind.CVR, IdentifierKind.SE):
+        if len(value) != 8:
+            return f"a {kind.value} number has 8 digits"
+        try:
+            stdnum_cvr.validate(value)
+        except StdnumError:
+            return "fails the modulus-11 check"
+        return None
+    if len(value) != 11:
+        return "an AKR number has 11 digits"
+    return None
+
+
+def cpr_birth_date(value: str) -> dt.date | None:
+    """Return the birth date a CPR number encodes (with its century digit), or None."""
+    try:
+        return stdnum_cpr.get_birth_date(value)  # type: ignore[no-any-return]
+    except (StdnumError, ValueError):
+        return None
+
+
+def mask(kind: IdentifierKind | str, value: str) -> str:
+    """Mask a debtor identifier for display: CPR as `DDMMYY-****`; others are public."""
+    if kind == IdentifierKind.CPR:
+        return f"{value[:6]}-****" if len(value) >= 6 else "******-****"
+    return value
+
+
+def contains_cpr_like(text: str) -> bool:
+    """Tell whether free text holds something shaped like a CPR number with a valid date."""
+    return any(
+        cpr_birth_date(first + rest) is not None for first, rest in _CPR_LIKE.findall(text)
+    )
+
+
+def redact_cpr_like(text: str) -> str:
+    """Replace every CPR-shaped number in `text` by its masked form."""
+    return _CPR_LIKE.sub(lambda m: f"{m.group(1)}-****", text)
