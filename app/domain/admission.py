@@ -15,8 +15,14 @@ from app.domain.catalogue import Catalogue, derive_limitation_date
 from app.domain.claim import CanonicalClaim, ClaimCandidate, ClaimCategory, locate, validate
 from app.domain.problems import Problem
 
-_DATE_FIELDS = ("due_date", "period_end_date", "period_start_date", "founding_date", "srb_date",
-                "decision_date")
+_DATE_FIELDS = (
+    "due_date",
+    "period_end_date",
+    "period_start_date",
+    "founding_date",
+    "srb_date",
+    "decision_date",
+)
 
 
 def _date(value: Any) -> dt.date | None:

@@ -124,7 +124,9 @@ def from_dict(data: Mapping[str, Any]) -> Catalogue:
             related_types=tuple(item.get("related_types", ())),
             report_areas=tuple(item.get("report_areas", ())),
             rules=tuple(
-                RuleSpec(id=rule["id"], consequence=rule["consequence"], params=rule.get("params", {}))
+                RuleSpec(
+                    id=rule["id"], consequence=rule["consequence"], params=rule.get("params", {})
+                )
                 for rule in item.get("rules", ())
             ),
         )

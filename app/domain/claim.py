@@ -67,7 +67,7 @@ _REFERENCE = re.compile(r"[A-Za-z0-9ÆØÅæøå._:/\-]+")
 
 
 def _money(value: Any) -> Decimal:
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise PydanticCustomError(
             "amount.not_decimal", "amounts must be sent as decimal numbers, not floating point"
         )
@@ -187,7 +187,9 @@ class CanonicalClaim(BaseModel):
             min_length=1,
             max_length=CLAIMANT_REFERENCE_MAX,
             pattern=_REFERENCE.pattern,
-            description="fordringshaverreference sent to PSRM; unique per claimant, no personal data",
+            description=(
+                "fordringshaverreference sent to PSRM; unique per claimant, no personal data"
+            ),
         ),
         AfterValidator(_no_personal_data),
     ]
@@ -390,7 +392,11 @@ def _problem_from_error(candidate: ClaimCandidate, error: Mapping[str, Any]) -> 
     value: str | None = None
     raw = error.get("input")
     personal = any(str(part) in PERSONAL_FIELDS for part in loc)
-    if not personal and isinstance(raw, str | int | Decimal | dt.date) and not isinstance(raw, bool):
+    if (
+        not personal
+        and isinstance(raw, str | int | Decimal | dt.date)
+        and not isinstance(raw, bool)
+    ):
         text = str(raw)
         if len(text) <= 100 and not contains_cpr_like(text):
             value = text

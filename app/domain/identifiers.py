@@ -60,7 +60,8 @@ def identifier_problem(kind: IdentifierKind, value: str) -> str | None:
 def cpr_birth_date(value: str) -> dt.date | None:
     """Return the birth date a CPR number encodes (with its century digit), or None."""
     try:
-        return stdnum_cpr.get_birth_date(value)  # type: ignore[no-any-return]
+        birth: dt.date = stdnum_cpr.get_birth_date(value)
+        return birth
     except (StdnumError, ValueError):
         return None
 
@@ -74,9 +75,7 @@ def mask(kind: IdentifierKind | str, value: str) -> str:
 
 def contains_cpr_like(text: str) -> bool:
     """Tell whether free text holds something shaped like a CPR number with a valid date."""
-    return any(
-        cpr_birth_date(first + rest) is not None for first, rest in _CPR_LIKE.findall(text)
-    )
+    return any(cpr_birth_date(first + rest) is not None for first, rest in _CPR_LIKE.findall(text))
 
 
 def redact_cpr_like(text: str) -> str:

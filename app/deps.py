@@ -1,0 +1,78 @@
+"""What routes get injected: the runtime, the caller, the request body, a database session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from sqlalchemy.orm import Session
+
+from app.auth import KeyRing, Principal
+from app.db.session import Database
+from app.domain.catalogue import Catalogue
+from app.errors import PayloadTooLarge
+from app.settings import Settings
+
+
+@dataclass
+class Runtime:
+    """Everything built once per process at start-up."""
+
+    settings: Settings
+    db: Database
+    catalogue: Catalogue
+    keys: KeyRing
+
+
+def get_runtime(request: Request) -> Runtime:
+    """Return the process's runtime."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_principal(
+    runtime: RuntimeDep, authorization: Annotated[str | None, Header()] = None
+) -> Principal:
+    """Authenticate the caller from its bearer key."""
+    return runtime.keys.authenticate(authorization)
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+async def read_body(request: Request, runtime: RuntimeDep) -> bytes:
+    """Read the request body, refusing it as soon as it passes the size limit.
+
+    Raises:
+        PayloadTooLarge: the declared or actual size is above `max_body_bytes`.
+    """
+    limit = runtime.settings.max_body_bytes
+    declared = request.headers.get("content-length")
+    too_large = PayloadTooLarge(f"the body is larger than the limit of {limit} bytes")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+BodyDep = Annotated[bytes, Depends(read_body)]
+
+
+def get_session(runtime: RuntimeDep) -> Iterator[Session]:
+    """Yield a read-only session for one request (reads never commit anything)."""
+    with runtime.db.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]

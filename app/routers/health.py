@@ -1,0 +1,39 @@
+"""Liveness and readiness for load balancers and orchestrators (no key needed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from app.db import migrate
+from app.deps import RuntimeDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    """Tell that the process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", responses={503: {"description": "database unreachable or not migrated"}})
+def readyz(runtime: RuntimeDep) -> Any:
+    """Tell whether the database is reachable and its schema current."""
+    checks: dict[str, str] = {}
+    try:
+        with runtime.db.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+        current = migrate.is_current(runtime.db.engine, runtime.db.url)
+        checks["migrations"] = "current" if current else "behind"
+    except Exception:
+        checks["database"] = "unreachable"
+    ready = checks.get("database") == "ok" and checks.get("migrations") == "current"
+    return JSONResponse(
+        status_code=200 if ready else 503,
+        content={"status": "ready" if ready else "not_ready", "checks": checks},
+    )

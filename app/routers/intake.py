@@ -1,0 +1,79 @@
+"""POST /v1/intake/{source}: a fagsystem hands over a message of claims."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header
+from fastapi.responses import Response
+from sqlalchemy.exc import IntegrityError
+
+from app.deps import BodyDep, PrincipalDep, RuntimeDep
+from app.domain.claim import SourceSystem
+from app.encoding import dumps
+from app.errors import Forbidden, NotFound
+from app.services import intake
+
+router = APIRouter(prefix="/v1/intake", tags=["intake"])
+
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "the same message again: the first answer, replayed"},
+    202: {"description": "taken: one result per claim, accepted or rejected with problems"},
+    400: {"description": "malformed JSON or XML, unreadable encoding, DOCTYPE/entities"},
+    401: {"description": "no or unknown API key"},
+    403: {"description": "the key may not post to this source"},
+    409: {"description": "message id (or a claim reference) used before with other content"},
+    413: {"description": "body above the size limit"},
+    415: {"description": "media type not sent by this source"},
+    422: {"description": "breaks the contract, or no claim could be taken; nothing stored"},
+}
+
+
+def _source(name: str) -> SourceSystem:
+    try:
+        return SourceSystem(name)
+    except ValueError as exc:
+        known = ", ".join(s.value for s in SourceSystem)
+        raise NotFound(f"no intake for source {name!r}; known sources: {known}") from exc
+
+
+@router.post("/{source}", status_code=202, responses=_RESPONSES)
+def post_message(
+    source: str,
+    body: BodyDep,
+    principal: PrincipalDep,
+    runtime: RuntimeDep,
+    content_type: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Store a message, map and validate its claims, and answer with a result per claim."""
+    system = _source(source)
+    if not principal.may_post_to(system.value):
+        raise Forbidden(f"this key may not post to the {system.value} intake")
+    media_type = (content_type or "").split(";")[0].strip().lower()
+    for attempt in (1, 2):
+        try:
+            with runtime.db.transaction() as session:
+                outcome = intake.receive(
+                    session,
+                    source=system,
+                    raw=body,
+                    media_type=media_type,
+                    principal=principal.name,
+                    catalogue=runtime.catalogue,
+                    claimant_id=runtime.settings.claimant_id,
+                    now=dt.datetime.now(dt.UTC),
+                )
+            break
+        except IntegrityError:
+            # Another request stored the same message or claim first; the second attempt
+            # sees it and answers with a replay or a conflict.
+            if attempt == 2:
+                raise
+    headers = {"Idempotent-Replayed": "true"} if outcome.replay else {}
+    return Response(
+        content=dumps(outcome.body),
+        status_code=outcome.status_code,
+        media_type="application/json",
+        headers=headers,
+    )

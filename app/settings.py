@@ -1,0 +1,68 @@
+"""One settings class, read from `KRAVBRO_*` environment variables, built lazily."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class ApiKey(BaseModel):
+    """One caller's key: who it is and what it may do.
+
+    Roles: `fagsystem` (with `source`: may post to and read its own source only), `operations`,
+    `reconciliation`, `auditor`, `admin`. Give the key itself (`key`) or only its SHA-256
+    (`key_sha256`, hex) so the plain key need not sit in the environment.
+    """
+
+    principal: str
+    roles: list[str]
+    source: str | None = None
+    key: SecretStr | None = None
+    key_sha256: str | None = None
+
+
+DEMO_KEYS = [
+    ApiKey(principal="demo-ky", roles=["fagsystem"], source="ky", key=SecretStr("demo-ky-key")),
+    ApiKey(principal="demo-ksd", roles=["fagsystem"], source="ksd", key=SecretStr("demo-ksd-key")),
+    ApiKey(principal="demo-oir", roles=["fagsystem"], source="oir", key=SecretStr("demo-oir-key")),
+    ApiKey(principal="demo-ops", roles=["operations", "auditor"], key=SecretStr("demo-ops-key")),
+    ApiKey(principal="demo-admin", roles=["admin"], key=SecretStr("demo-admin-key")),
+]
+
+
+class Settings(BaseSettings):
+    """Everything kravbro can be told from outside."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="KRAVBRO_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    database_url: str = Field(
+        default_factory=lambda: f"sqlite:///{ROOT / 'var' / 'kravbro.db'}",
+        description="SQLAlchemy URL; sqlite:///path or postgresql+psycopg://user@host/db",
+    )
+    database_pool_size: int = 10
+    api_keys: list[ApiKey] = []
+    demo: bool = Field(
+        default=False, description="accept the documented demo keys (never in production)"
+    )
+    claimant_id: str = Field(default="1234", pattern=r"^\d{4}$", description="fordringshaver-ID")
+    claimant_se: str = Field(default="29189846", description="the municipality's SE number")
+    max_body_bytes: int = 10 * 1024 * 1024
+    contracts_dir: Path = ROOT / "contracts"
+    log_level: str = "INFO"
+
+    def keys(self) -> list[ApiKey]:
+        """Return the keys in force: configured ones, plus the demo keys in demo mode."""
+        return [*self.api_keys, *(DEMO_KEYS if self.demo else [])]
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Build the settings once, on first use (never at import time)."""
+    return Settings()

@@ -1,0 +1,81 @@
+"""Health checks, authentication and roles, on both database backends."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi.testclient import TestClient
+
+from tests.builders import auth
+
+
+class TestHealth:
+    def test_healthz_needs_no_key(self, client: TestClient) -> None:
+        response = client.get("/healthz")
+
+        assert response.status_code == 200
+        assert response.json() == {"status": "ok"}
+
+    def test_readyz_reports_database_and_migrations(self, client: TestClient) -> None:
+        response = client.get("/readyz")
+
+        assert response.status_code == 200
+        assert response.json()["checks"] == {"database": "ok", "migrations": "current"}
+
+
+class TestAuthentication:
+    def test_no_key_is_401_with_bearer_challenge(self, client: TestClient) -> None:
+        response = client.get("/v1/claims")
+
+        assert response.status_code == 401
+        assert response.headers["www-authenticate"] == "Bearer"
+        assert response.json()["error"]["code"] == "auth.missing_or_invalid_key"
+
+    def test_unknown_key_is_401(self, client: TestClient) -> None:
+        response = client.get("/v1/claims", headers={"Authorization": "Bearer not-a-key"})
+
+        assert response.status_code == 401
+
+    def test_basic_auth_is_not_a_key(self, client: TestClient) -> None:
+        response = client.get("/v1/claims", headers={"Authorization": "Basic ZGVtbzpkZW1v"})
+
+        assert response.status_code == 401
+
+    def test_fagsystem_may_not_post_to_another_source(self, client: TestClient) -> None:
+        response = client.post(
+            "/v1/intake/ksd", content=b"<x/>", headers={**auth("ky"), "Content-Type": "text/xml"}
+        )
+
+        assert response.status_code == 403
+        assert response.json()["error"]["code"] == "auth.forbidden"
+
+    def test_operations_may_not_post_claims(self, client: TestClient) -> None:
+        response = client.post(
+            "/v1/intake/ky", content=b"{}", headers={**auth("ops"), "Content-Type": "application/json"}
+        )
+
+        assert response.status_code == 403
+
+    def test_fagsystem_may_not_list_another_source(self, client: TestClient) -> None:
+        response = client.get("/v1/claims", params={"source": "ksd"}, headers=auth("ky"))
+
+        assert response.status_code == 403
+
+    def test_unknown_source_is_404(self, client: TestClient) -> None:
+        response = client.post("/v1/intake/sap", content=b"{}", headers=auth("admin"))
+
+        assert response.status_code == 404
+        assert "ky, ksd, oir" in response.json()["error"]["message"]
+
+    def test_unknown_claim_is_404(self, client: TestClient) -> None:
+        response = client.get(f"/v1/claims/{uuid.uuid4()}", headers=auth("ops"))
+
+        assert response.status_code == 404
+
+    def test_bad_query_parameter_is_422_in_the_one_error_shape(self, client: TestClient) -> None:
+        response = client.get("/v1/claims", params={"limit": "lots"}, headers=auth("ops"))
+
+        assert response.status_code == 422
+        problem = response.json()["error"]["problems"][0]
+        assert problem["source_path"] == "query/limit"
+        assert "lots" not in response.text
