@@ -10,6 +10,7 @@ from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
 
 from app.auth import KeyRing, Principal
+from app.clock import Clock
 from app.db.session import Database
 from app.domain.catalogue import Catalogue
 from app.errors import PayloadTooLarge
@@ -24,6 +25,7 @@ class Runtime:
     db: Database
     catalogue: Catalogue
     keys: KeyRing
+    clock: Clock
 
 
 def get_runtime(request: Request) -> Runtime:

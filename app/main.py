@@ -9,10 +9,11 @@ from fastapi import FastAPI
 
 from app import errors
 from app.auth import KeyRing
+from app.clock import Clock
 from app.db.session import Database
 from app.deps import Runtime
 from app.domain import catalogue as catalogue_module
-from app.routers import claims, health, intake
+from app.routers import claims, health, intake, ops
 from app.settings import Settings, get_settings
 
 DESCRIPTION = """
@@ -25,7 +26,12 @@ Errors have one shape: `{"error": {"code", "message", "problems": [...]}}`.
 """
 
 
-def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    clock: Clock | None = None,
+) -> FastAPI:
     """Build the application: database, catalogue, keys, routes and error handlers."""
     settings = settings or get_settings()
     db = database or Database(settings.database_url, pool_size=settings.database_pool_size)
@@ -34,6 +40,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         db=db,
         catalogue=catalogue_module.load(settings.contracts_dir / "psrm" / "catalogue.json"),
         keys=KeyRing(settings.keys()),
+        clock=clock or Clock(),
     )
 
     @asynccontextmanager
@@ -53,4 +60,5 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(health.router)
     app.include_router(intake.router)
     app.include_router(claims.router)
+    app.include_router(ops.router)
     return app

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = 10 * 1024 * 1024
     contracts_dir: Path = ROOT / "contracts"
     log_level: str = "INFO"
+    clock_control: bool = Field(
+        default=False, description="let admins set the service clock (demos, scenario tests)"
+    )
+    limitation_horizon_days: int = 90
 
     def keys(self) -> list[ApiKey]:
         """Return the keys in force: configured ones, plus the demo keys in demo mode."""

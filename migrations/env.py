@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
 from sqlalchemy import Connection
 
 from app.db.session import make_engine
-from app.db.tables import Base
+from app.db.tables import Base, UtcDateTime
 from app.settings import get_settings
 
 config = context.config
 target_metadata = Base.metadata
 
 
+def _render_item(kind: str, obj: Any, _context: Any) -> str | bool:
+    # Render our UTC timestamp type as the plain column type it is stored as.
+    if kind == "type" and isinstance(obj, UtcDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        render_item=_render_item,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -105,6 +106,9 @@ class Claim(Base):
         Index("ix_claim_source_received", "source", "received_at"),
         Index("ix_claim_received", "received_at"),
         Index("ix_claim_fordringstype", "fordringstype"),
+        Index("ix_claim_next_check", "state", "next_check_date"),
+        Index("ix_claim_limitation", "state", "limitation_date"),
+        Index("ix_claim_fordrings_id", "fordrings_id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
@@ -127,6 +131,12 @@ class Claim(Base):
     revision: Mapped[int] = mapped_column(Integer, default=1)
     received_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
+    # readiness and transfer
+    holds: Mapped[list[str]] = mapped_column(Json, default=list)
+    next_check_date: Mapped[dt.date | None] = mapped_column(Date)
+    limitation_date: Mapped[dt.date | None] = mapped_column(Date)
+    fordrings_id: Mapped[str | None] = mapped_column(String(40))
+    psrm_errors: Mapped[list[dict[str, Any]] | None] = mapped_column(Json)
 
 
 class ClaimEvent(Base):
@@ -141,3 +151,124 @@ class ClaimEvent(Base):
     kind: Mapped[str] = mapped_column(String(40))
     actor: Mapped[str] = mapped_column(String(100))
     detail: Mapped[dict[str, Any]] = mapped_column(Json)
+
+
+class Onboarding(Base):
+    """A business area (or one fordringstype in it) and where it stands towards PSRM."""
+
+    __tablename__ = "onboarding"
+    __table_args__ = (UniqueConstraint("claimant_id", "area", "fordringstype"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    claimant_id: Mapped[str] = mapped_column(String(4))
+    area: Mapped[str] = mapped_column(String(40))
+    # "" for the whole area; a code for a type-level exception to its area.
+    fordringstype: Mapped[str] = mapped_column(String(16), default="")
+    state: Mapped[str] = mapped_column(String(20))
+    from_date: Mapped[dt.date | None] = mapped_column(Date)
+    changed_by: Mapped[str] = mapped_column(String(100))
+    changed_at: Mapped[dt.datetime]
+    note: Mapped[str] = mapped_column(String(500), default="")
+
+
+class OnboardingChange(Base):
+    """Every change of on-boarding: who, when, from what to what."""
+
+    __tablename__ = "onboarding_change"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    claimant_id: Mapped[str] = mapped_column(String(4))
+    area: Mapped[str] = mapped_column(String(40))
+    fordringstype: Mapped[str] = mapped_column(String(16))
+    old_state: Mapped[str | None] = mapped_column(String(20))
+    new_state: Mapped[str] = mapped_column(String(20))
+    from_date: Mapped[dt.date | None] = mapped_column(Date)
+    actor: Mapped[str] = mapped_column(String(100))
+    at: Mapped[dt.datetime]
+    note: Mapped[str] = mapped_column(String(500), default="")
+    released: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Pause(Base):
+    """A pause on transfers, held by one person for one reason until that person lifts it."""
+
+    __tablename__ = "pause"
+    __table_args__ = (Index("ix_pause_active", "lifted_at", "area"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    claimant_id: Mapped[str] = mapped_column(String(4))
+    area: Mapped[str | None] = mapped_column(String(40))
+    fordringstype: Mapped[str | None] = mapped_column(String(16))
+    holder: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(String(500))
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime]
+    lifted_by: Mapped[str | None] = mapped_column(String(100))
+    lifted_at: Mapped[dt.datetime | None]
+
+
+class Delivery(Base):
+    """A leverance: claim actions sent to PSRM together under one delivery id."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (
+        UniqueConstraint("delivery_id"),
+        UniqueConstraint("transaction_id"),
+        Index("ix_delivery_state_due", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(String(64))
+    transaction_id: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(20))
+    action_count: Mapped[int] = mapped_column(Integer)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime]
+    lease_until: Mapped[dt.datetime | None]
+    worker: Mapped[str | None] = mapped_column(String(100))
+    last_error: Mapped[str | None] = mapped_column(String(1000))
+    created_at: Mapped[dt.datetime]
+    sent_at: Mapped[dt.datetime | None]
+    completed_at: Mapped[dt.datetime | None]
+
+
+class Transfer(Base):
+    """One action on one claim towards PSRM: create it, or adjust it (write-down, recall, ...)."""
+
+    __tablename__ = "transfer"
+    __table_args__ = (
+        UniqueConstraint("action_id"),
+        UniqueConstraint("claim_id", "seq"),
+        Index("ix_transfer_state_due", "state", "next_attempt_at"),
+        Index("ix_transfer_delivery", "delivery_pk"),
+        Index("ix_transfer_area_state", "area", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    claim_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("claim.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(40))
+    action_id: Mapped[str] = mapped_column(String(64))
+    area: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column(Json)
+    state: Mapped[str] = mapped_column(String(20))
+    delivery_pk: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("delivery.id"))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime]
+    receipt_status: Mapped[str | None] = mapped_column(String(20))
+    error: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+
+class WorkerStatus(Base):
+    """What each transfer worker last reported: alive when, its circuit breaker, its counts."""
+
+    __tablename__ = "worker_status"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    seen_at: Mapped[dt.datetime]
+    circuit: Mapped[str] = mapped_column(String(20))
+    sent: Mapped[int] = mapped_column(BigInteger, default=0)
+    receipts: Mapped[int] = mapped_column(BigInteger, default=0)
+    retries: Mapped[int] = mapped_column(BigInteger, default=0)

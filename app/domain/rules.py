@@ -81,17 +81,20 @@ def _date_label(kind: FordringType) -> str:
     return "lapse date" if kind.regime.kind == "lapse" else "limitation date"
 
 
+_LABELS = {
+    "due_date": "due date",
+    "srb_date": "SRB",
+    "founding_date": "founding date",
+    "period_start_date": "period start",
+    "period_end_date": "period end",
+    "decision_date": "decision date",
+    "judgment_date": "judgment date",
+    "settlement_date": "settlement date",
+}
+
+
 def _label(field: str) -> str:
-    return {
-        "due_date": "due date",
-        "srb_date": "SRB",
-        "founding_date": "founding date",
-        "period_start_date": "period start",
-        "period_end_date": "period end",
-        "decision_date": "decision date",
-        "judgment_date": "judgment date",
-        "settlement_date": "settlement date",
-    }.get(field, field)
+    return _LABELS.get(field, field)
 
 
 def _limitation(liability: Liability) -> dt.date | None:

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from app.deps import PrincipalDep, SessionDep
+from app.deps import PrincipalDep, RuntimeDep, SessionDep
 from app.errors import Forbidden
-from app.services import claims
+from app.services import claims, queue
 
 router = APIRouter(prefix="/v1/claims", tags=["claims"])
 
@@ -52,6 +52,21 @@ def list_claims(
 def get_claim(claim_id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
     """Return one claim with its state and problems."""
     return claims.get(session, claim_id=claim_id, source=_own_source(principal, None))
+
+
+@router.get("/{claim_id}/readiness", responses={404: {"description": "no such claim"}})
+def get_claim_readiness(
+    claim_id: uuid.UUID, principal: PrincipalDep, runtime: RuntimeDep, session: SessionDep
+) -> dict[str, Any]:
+    """Why a claim waits (every hold, with rules), or that it may go; hearing rules it trips."""
+    return queue.claim_readiness(
+        session,
+        claim_id=claim_id,
+        source=_own_source(principal, None),
+        catalogue=runtime.catalogue,
+        claimant_id=runtime.settings.claimant_id,
+        today=runtime.clock.today(),
+    )
 
 
 @router.get("/{claim_id}/events", responses={404: {"description": "no such claim"}})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
@@ -62,7 +61,8 @@ def post_message(
                     principal=principal.name,
                     catalogue=runtime.catalogue,
                     claimant_id=runtime.settings.claimant_id,
-                    now=dt.datetime.now(dt.UTC),
+                    now=runtime.clock.now(),
+                    today=runtime.clock.today(),
                 )
             break
         except IntegrityError:

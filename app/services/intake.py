@@ -23,13 +23,14 @@ from sqlalchemy.orm import Session
 
 from adapters import registry
 from adapters.base import MappingContext
-from app.db.tables import Claim, ClaimEvent, SourceMessage
+from app.db.tables import Claim, ClaimEvent, SourceMessage, Transfer
 from app.domain.admission import admit, related_type_problem
 from app.domain.catalogue import Catalogue
 from app.domain.claim import CanonicalClaim, ClaimCandidate, ClaimCategory, SourceSystem
 from app.domain.problems import Problem
 from app.encoding import dumps
 from app.errors import Conflict, InvalidRequest, UnsupportedMediaType
+from app.services import readiness
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,9 @@ class _Item:
     duplicate: bool = False
     corrects: Claim | None = None
     main_claim_id: uuid.UUID | None = None
+    main_at_psrm: bool = False
+    holds: list[str] = field(default_factory=list)
+    next_check_date: dt.date | None = None
 
     @property
     def accepted(self) -> bool:
@@ -88,6 +92,7 @@ def receive(
     catalogue: Catalogue,
     claimant_id: str,
     now: dt.datetime,
+    today: dt.date | None = None,
 ) -> Outcome:
     """Take one message from a fagsystem and return the answer to give it.
 
@@ -97,6 +102,7 @@ def receive(
         Conflict: the message id, or a claim's reference, was used before with other content.
         InvalidRequest: no claim in the message could be taken (nothing stored).
     """
+    today = today or now.date()
     adapter = registry()[source]
     if media_type not in adapter.media_types:
         raise UnsupportedMediaType(
@@ -133,6 +139,7 @@ def receive(
         item.content_sha256 = _content_hash(item)
         item.state = ClaimState.ACCEPTED if item.accepted else ClaimState.INVALID
     _resolve_repeats(items, existing, message_id)
+    _assess(session, items, catalogue=catalogue, claimant_id=claimant_id, today=today)
 
     results = [_result(item) for item in items]
     accepted = sum(1 for item in items if item.accepted)
@@ -298,6 +305,7 @@ def _link_related(items: Sequence[_Item], existing: dict[str, Claim], catalogue:
             else:
                 problem = related_type_problem(claim, stored.fordringstype or "", catalogue)
                 item.main_claim_id = stored.id
+                item.main_at_psrm = stored.state == "at_psrm"
         else:
             problem = Problem(
                 code="related.main_claim_unknown",
@@ -328,6 +336,36 @@ def _resolve_repeats(items: Sequence[_Item], existing: dict[str, Claim], message
             item.claim_id = stored.id
 
 
+def _assess(
+    session: Session,
+    items: Sequence[_Item],
+    *,
+    catalogue: Catalogue,
+    claimant_id: str,
+    today: dt.date,
+) -> None:
+    """Decide for each new valid claim whether it waits (held, with reasons) or is queued."""
+    fresh = [i for i in items if i.accepted and not i.duplicate and i.claim is not None]
+    if not fresh:
+        return
+    context = readiness.load_context(session, claimant_id=claimant_id)
+    for item in fresh:
+        assert item.claim is not None
+        result = readiness.verdict(
+            item.claim,
+            catalogue=catalogue,
+            context=context,
+            today=today,
+            main_claim_at_psrm=item.main_claim_id is None or item.main_at_psrm,
+        )
+        if result.ready:
+            item.state = readiness.QUEUED
+        else:
+            item.state = readiness.HELD
+            item.holds = sorted(hold.reason.value for hold in result.holds)
+            item.next_check_date = result.next_check_date
+
+
 def _result(item: _Item) -> dict[str, Any]:
     return {
         "index": item.candidate.index,
@@ -336,6 +374,7 @@ def _result(item: _Item) -> dict[str, Any]:
         "claim_id": str(item.claim_id),
         "result": "accepted" if item.accepted else "rejected",
         "state": item.state,
+        "holds": item.holds,
         "duplicate": item.duplicate,
         "problems": [p.as_dict() for p in item.problems],
     }
@@ -354,6 +393,9 @@ def _row(item: _Item) -> dict[str, Any]:
             "principal": claim.principal,
             "amount": claim.amount,
             "data": claim.model_dump(mode="json"),
+            "holds": item.holds,
+            "next_check_date": item.next_check_date,
+            "limitation_date": readiness.limitation_date(claim),
         }
     fields = item.candidate.fields
 
@@ -371,6 +413,9 @@ def _row(item: _Item) -> dict[str, Any]:
         "principal": None,
         "amount": None,
         "data": orjson.loads(dumps(fields)),
+        "holds": [],
+        "next_check_date": None,
+        "limitation_date": None,
     }
 
 
@@ -385,6 +430,7 @@ def _store_claims(
 ) -> None:
     new_rows: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
+    transfers: list[dict[str, Any]] = []
     # Main claims first, so a related claim's foreign key finds its main claim.
     for item in sorted(items, key=lambda i: i.main_claim_id is not None):
         if item.duplicate:
@@ -423,11 +469,29 @@ def _store_claims(
                 "at": now,
                 "kind": kind if item.accepted else f"{kind}_rejected",
                 "actor": actor,
-                "detail": {"state": item.state, "problems": len(problems)},
+                "detail": {"state": item.state, "problems": len(problems), "holds": item.holds},
             }
         )
+        if item.state == readiness.QUEUED:
+            transfers.append(
+                {
+                    "claim_id": item.claim_id,
+                    "seq": 0,
+                    "kind": "create",
+                    "action_id": uuid.uuid4().hex,
+                    "area": row["business_area"] or "",
+                    "payload": {},
+                    "state": readiness.QUEUED,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
     if new_rows:
         session.execute(insert(Claim), new_rows)
     session.flush()
     if events:
         session.execute(insert(ClaimEvent), events)
+    if transfers:
+        session.execute(insert(Transfer), transfers)

@@ -1,0 +1,241 @@
+"""Operations: the queue, on-boarding, pauses, the limitation watch, the clock (demo)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.auth import Principal
+from app.deps import PrincipalDep, RuntimeDep, SessionDep
+from app.domain.readiness import OnboardingState
+from app.errors import Forbidden
+from app.services import onboarding, queue, readiness
+
+router = APIRouter(prefix="/v1/ops", tags=["operations"])
+
+
+def _staff(principal: Principal) -> None:
+    principal.require("operations")
+
+
+class OnboardingChange(BaseModel):
+    """A change of an area's (or one type's) on-boarding."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    state: OnboardingState
+    from_date: dt.date | None = Field(
+        default=None, description="on-boarded from this date (default: today)"
+    )
+    fordringstype: str | None = Field(default=None, description="only this type of the area")
+    note: str = Field(default="", max_length=500)
+
+
+class PauseRequest(BaseModel):
+    """A pause: on everything, one area, or one fordringstype."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=500)
+    holder: str | None = Field(default=None, max_length=100, description="default: the caller")
+    area: str | None = None
+    fordringstype: str | None = None
+
+
+class ResumeRequest(BaseModel):
+    """Who lifts a pause: only its holder (or an admin) may."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    holder: str | None = Field(default=None, max_length=100, description="default: the caller")
+
+
+class ClockRequest(BaseModel):
+    """Set the service clock (only with KRAVBRO_CLOCK_CONTROL)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    now: dt.datetime | None = None
+    advance_days: int | None = None
+    reset: bool = False
+
+
+@router.get("/queue")
+def get_queue(principal: PrincipalDep, runtime: RuntimeDep, session: SessionDep) -> dict[str, Any]:
+    """Counts by area and state, oldest waiting, throughput, dead letters, hearings, circuit."""
+    principal.require("operations", "auditor")
+    return queue.overview(session, now=runtime.clock.now())
+
+
+@router.get("/limitation-watch")
+def get_limitation_watch(
+    principal: PrincipalDep,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    horizon_days: Annotated[int | None, Query(ge=0, le=3650)] = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> dict[str, Any]:
+    """Claims not yet at PSRM whose limitation or lapse date is near: soonest first."""
+    principal.require("operations", "auditor")
+    return queue.limitation_watch(
+        session,
+        today=runtime.clock.today(),
+        horizon_days=horizon_days
+        if horizon_days is not None
+        else runtime.settings.limitation_horizon_days,
+        limit=limit,
+    )
+
+
+@router.get("/onboarding")
+def get_onboarding(
+    principal: PrincipalDep, runtime: RuntimeDep, session: SessionDep
+) -> list[dict[str, Any]]:
+    """Every business area with its on-boarding state, exceptions and active pauses."""
+    principal.require("operations", "auditor")
+    return onboarding.overview(
+        session, claimant_id=runtime.settings.claimant_id, catalogue=runtime.catalogue
+    )
+
+
+@router.get("/onboarding/history")
+def get_onboarding_history(
+    principal: PrincipalDep, runtime: RuntimeDep, session: SessionDep, area: str | None = None
+) -> list[dict[str, Any]]:
+    """Every on-boarding change: who, when, from what to what, how many claims it released."""
+    principal.require("operations", "auditor")
+    return onboarding.history(session, claimant_id=runtime.settings.claimant_id, area=area)
+
+
+@router.put("/onboarding/{area}")
+def put_onboarding(
+    area: str, change: OnboardingChange, principal: PrincipalDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    """Switch an area (or one of its types) on, off, or to legacy; held claims are re-assessed."""
+    _staff(principal)
+    today = runtime.clock.today()
+    from_date = change.from_date
+    if change.state is OnboardingState.ONBOARDED and from_date is None:
+        from_date = today
+    with runtime.db.transaction() as session:
+        return onboarding.set_state(
+            session,
+            claimant_id=runtime.settings.claimant_id,
+            area=area,
+            fordringstype=change.fordringstype or "",
+            state=change.state,
+            from_date=from_date,
+            note=change.note,
+            actor=principal.name,
+            catalogue=runtime.catalogue,
+            today=today,
+            now=runtime.clock.now(),
+        )
+
+
+@router.post("/onboarding/{area}/dry-run")
+def post_dry_run(
+    area: str, principal: PrincipalDep, runtime: RuntimeDep, session: SessionDep
+) -> dict[str, Any]:
+    """What switching the area on today would do: pass, reject (per rule), hearing, still wait."""
+    principal.require("operations", "auditor")
+    return onboarding.dry_run(
+        session,
+        claimant_id=runtime.settings.claimant_id,
+        area=area,
+        catalogue=runtime.catalogue,
+        today=runtime.clock.today(),
+    )
+
+
+@router.get("/pauses")
+def get_pauses(
+    principal: PrincipalDep, runtime: RuntimeDep, session: SessionDep, active: bool = True
+) -> list[dict[str, Any]]:
+    """List pauses (active ones by default)."""
+    principal.require("operations", "auditor")
+    return onboarding.pauses(session, claimant_id=runtime.settings.claimant_id, active_only=active)
+
+
+@router.post("/pauses", status_code=201)
+def post_pause(
+    request: PauseRequest, principal: PrincipalDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    """Pause transfers of everything, an area or a type; the pause has a holder and a reason."""
+    _staff(principal)
+    with runtime.db.transaction() as session:
+        return onboarding.pause(
+            session,
+            claimant_id=runtime.settings.claimant_id,
+            area=request.area,
+            fordringstype=request.fordringstype,
+            holder=request.holder or principal.name,
+            reason=request.reason,
+            actor=principal.name,
+            catalogue=runtime.catalogue,
+            today=runtime.clock.today(),
+            now=runtime.clock.now(),
+        )
+
+
+@router.post("/pauses/{pause_id}/resume")
+def post_resume(
+    pause_id: uuid.UUID, request: ResumeRequest, principal: PrincipalDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    """Lift one pause. Only its holder may; other pauses stay in force."""
+    _staff(principal)
+    holder = request.holder or principal.name
+    with runtime.db.transaction() as session:
+        active = {
+            p["id"]: p
+            for p in onboarding.pauses(
+                session, claimant_id=runtime.settings.claimant_id, active_only=True
+            )
+        }
+        found = active.get(str(pause_id))
+        if found is not None and found["holder"] != holder and "admin" not in principal.roles:
+            raise Forbidden(f"pause {pause_id} is held by {found['holder']}; only they may lift it")
+        return onboarding.resume(
+            session,
+            claimant_id=runtime.settings.claimant_id,
+            pause_id=pause_id,
+            actor=principal.name,
+            catalogue=runtime.catalogue,
+            today=runtime.clock.today(),
+            now=runtime.clock.now(),
+        )
+
+
+@router.post("/sweep")
+def post_sweep(principal: PrincipalDep, runtime: RuntimeDep) -> dict[str, int]:
+    """Re-assess now every held claim whose awaited date has come (also runs on a schedule)."""
+    _staff(principal)
+    with runtime.db.transaction() as session:
+        return readiness.sweep(
+            session,
+            catalogue=runtime.catalogue,
+            claimant_id=runtime.settings.claimant_id,
+            today=runtime.clock.today(),
+            now=runtime.clock.now(),
+        )
+
+
+@router.post("/clock")
+def post_clock(
+    request: ClockRequest, principal: PrincipalDep, runtime: RuntimeDep
+) -> dict[str, str]:
+    """Set, advance or reset the service clock (demos and scenario tests only)."""
+    principal.require("admin")
+    if not runtime.settings.clock_control:
+        raise Forbidden("the clock can only be set when KRAVBRO_CLOCK_CONTROL is on")
+    if request.reset:
+        runtime.clock.reset()
+    if request.now is not None:
+        runtime.clock.set(request.now)
+    if request.advance_days:
+        runtime.clock.advance(dt.timedelta(days=request.advance_days))
+    return {"now": runtime.clock.now().isoformat(), "today": runtime.clock.today().isoformat()}
