@@ -58,7 +58,7 @@ def parse_document(raw: bytes) -> etree._Element:
             [
                 Problem(
                     code="xml.malformed",
-                    message=_clean(str(exc.msg if hasattr(exc, "msg") else exc)),
+                    message=clean_message(str(exc.msg if hasattr(exc, "msg") else exc)),
                     source_path=f"line {line}" if line else None,
                 )
             ],
@@ -66,7 +66,7 @@ def parse_document(raw: bytes) -> etree._Element:
     except (ValueError, LookupError) as exc:  # unknown encoding, bytes not in the declared one
         raise MessageParseError(
             "the message's encoding is not readable",
-            [Problem(code="xml.encoding", message=_clean(str(exc)))],
+            [Problem(code="xml.encoding", message=clean_message(str(exc)))],
         ) from exc
     if root.getroottree().docinfo.doctype:
         raise MessageParseError(
@@ -80,7 +80,7 @@ _QUOTED_VALUE = re.compile(r"(value|Element '[^']*'): '[^']*'")
 _THE_VALUE = re.compile(r"[Tt]he value '[^']*'")
 
 
-def _clean(text: str) -> str:
+def clean_message(text: str) -> str:
     # lxml quotes offending values, which may be CPR numbers or names: withhold them.
     text = _THE_VALUE.sub("the value", text)
     text = _QUOTED_VALUE.sub(r"\1", text)
@@ -108,8 +108,12 @@ def validate(root: etree._Element, xsd: etree.XMLSchema) -> None:
         problems.append(
             Problem(
                 code="xml.schema",
-                message=_clean(entry.message),
+                message=clean_message(entry.message),
                 source_path=(entry.path or None),
             )
         )
     raise MessageContractError("the message does not match its schema", problems)
+
+
+# Kept for code written against the earlier private name.
+_clean = clean_message

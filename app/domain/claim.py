@@ -251,7 +251,7 @@ class CanonicalClaim(BaseModel):
 
     @model_validator(mode="after")
     def _cross_field(self, info: ValidationInfo) -> CanonicalClaim:
-        problems = cross_field_problems(self.model_dump())
+        problems = cross_field_problems(self.__dict__)
         collect = info.context.get("collect") if isinstance(info.context, dict) else None
         if isinstance(collect, list):
             collect.extend(problems)

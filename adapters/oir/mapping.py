@@ -1,0 +1,258 @@
+"""ØiR debitor registration → claim candidates: one per Fordring and one per Delfordring.
+
+A Fordring is a main claim (HF), unless it names a HovedFordringID from an earlier message;
+each Delfordring is a related claim (UF) of its Fordring. Missing Haeftelse elements mean the
+account's debitor alone is liable (for a Delfordring: the same debtors as its Fordring).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from adapters.base import MappingContext
+from adapters.oir.message import (
+    ROOT_NAME,
+    DebtorRegistration,
+    WireAccount,
+    WireClaim,
+    WireNode,
+)
+from app.domain.claim import ClaimCandidate, ClaimCategory, SourceSystem
+from app.domain.problems import Problem
+
+CLAIMANT_REFERENCE_PREFIX = "OIR-"
+
+# Element name in a Fordring → canonical field, for the values taken as they are.
+_CLAIM_FIELDS = {
+    "Fordringstype": "fordringstype",
+    "FordringArt": "art",
+    "Valuta": "currency",
+    "Hovedstol": "principal",
+    "Beloeb": "amount",
+    "Periode/FraDato": "period_start_date",
+    "Periode/TilDato": "period_end_date",
+    "Stiftelsesdato": "founding_date",
+    "Forfaldsdato": "due_date",
+    "SRBDato": "srb_date",
+    "VarslingsDato": "notice_date",
+    "AfgoerelsesDato": "decision_date",
+    "Beskrivelse": "description",
+}
+# Values a Delfordring takes from its Fordring when it has none of its own.
+_INHERITED = (("FordringArt", "art"), ("VarslingsDato", "notice_date"))
+_IDENTITIES = (("CPRNummer", "CPR"), ("CVRNummer", "CVR"), ("SENummer", "SE"), ("AKRNummer", "AKR"))
+_LIABILITY_FIELDS = (
+    ("Navn", "debtor_name"),
+    ("ForaeldelsesDato", "limitation_date"),
+    ("DomsDato", "judgment_date"),
+    ("ForligsDato", "settlement_date"),
+)
+_INTEREST = (
+    ("Rentevalg/Renteregel", "rule"),
+    ("Rentevalg/RenteSatsKode", "rate_code"),
+    ("Rentevalg/MerRenteSats", "extra_rate"),
+)
+_INTEREST_KEYS = frozenset(name for name, _ in _INTEREST)
+_SOURCE = SourceSystem.OIR.value
+_MAIN = ClaimCategory.HF.value
+_RELATED = ClaimCategory.UF.value
+_BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+
+Liabilities = tuple[list[dict[str, Any]], dict[str, str]]
+
+
+def to_candidates(message: DebtorRegistration, context: MappingContext) -> list[ClaimCandidate]:
+    """Map every Fordring and Delfordring of a message, in document order."""
+    header_claimant = message.claimant_id
+    claimant_id = header_claimant or context.claimant_id
+    claimant_path = f"/{ROOT_NAME}/MeddelelseHoved/FordringshaverID" if header_claimant else None
+    candidates: list[ClaimCandidate] = []
+    for account in message.accounts:
+        account_liabilities = _account_liability(account)
+        for claim in account.claims:
+            own = _liabilities(claim) if claim.liabilities else account_liabilities
+            problems = claim.problems + claim.liability_problems + account.problems
+            candidates.append(
+                _candidate(
+                    len(candidates), claim, claimant_id, claimant_path, own, problems, parent=None
+                )
+            )
+            for sub in claim.sub_claims:
+                if sub.liabilities:
+                    sub_liabilities, inherited = _liabilities(sub), sub.liability_problems
+                else:
+                    sub_liabilities, inherited = own, claim.liability_problems
+                problems = sub.problems + inherited + account.problems
+                candidates.append(
+                    _candidate(
+                        len(candidates),
+                        sub,
+                        claimant_id,
+                        claimant_path,
+                        sub_liabilities,
+                        problems,
+                        parent=claim,
+                    )
+                )
+    return candidates
+
+
+def _candidate(
+    index: int,
+    claim: WireClaim,
+    claimant_id: str,
+    claimant_path: str | None,
+    liabilities: Liabilities,
+    problems: tuple[Problem, ...],
+    *,
+    parent: WireClaim | None,
+) -> ClaimCandidate:
+    values, base = claim.values, claim.path
+    fields: dict[str, Any] = {"source": _SOURCE, "claimant_id": claimant_id}
+    paths: dict[str, str] = {"claimant_id": claimant_path} if claimant_path else {}
+    reference = values.get("FordringID")
+    if reference is not None:
+        fields["source_reference"] = reference
+        paths["source_reference"] = f"{base}/FordringID"
+    explicit = values.get("FordringshaverRef")
+    if explicit is not None:
+        fields["claimant_reference"] = explicit
+        paths["claimant_reference"] = f"{base}/FordringshaverRef"
+    elif reference is not None:
+        fields["claimant_reference"] = CLAIMANT_REFERENCE_PREFIX + reference
+        paths["claimant_reference"] = f"{base}/FordringID"
+    for name, value in values.items():
+        field = _CLAIM_FIELDS.get(name)
+        if field is not None:
+            fields[field] = value
+            paths[field] = f"{base}/{name}"
+    _categorise(fields, paths, claim, parent)
+    # Each candidate gets its own copies: an account's debtor is shared by all its claims.
+    fields["liabilities"] = [dict(item) for item in liabilities[0]]
+    paths.update(liabilities[1])
+    if claim.notes:
+        fields["notes"] = [note.text for note in claim.notes]
+        paths.update((f"notes.{i}", note.path) for i, note in enumerate(claim.notes))
+    if claim.documents:
+        fields["documents"] = [_document(item, i, paths) for i, item in enumerate(claim.documents)]
+    if not _INTEREST_KEYS.isdisjoint(values):
+        fields["interest"] = _interest(values, base, paths)
+    return ClaimCandidate(
+        index=index,
+        source_path=base,
+        source_reference=reference,
+        fields=fields,
+        field_paths=paths,
+        problems=_with_fields(problems, paths),
+    )
+
+
+def _categorise(
+    fields: dict[str, Any], paths: dict[str, str], claim: WireClaim, parent: WireClaim | None
+) -> None:
+    if parent is not None:
+        fields["category"] = _RELATED
+        main = parent.values.get("FordringID")
+        if main is not None:
+            fields["main_claim_reference"] = main
+            paths["main_claim_reference"] = f"{parent.path}/FordringID"
+        for name, field in _INHERITED:
+            value = parent.values.get(name)
+            if field not in fields and value is not None:
+                fields[field] = value
+                paths[field] = f"{parent.path}/{name}"
+        return
+    main = claim.values.get("HovedFordringID")
+    if main is not None:
+        fields["category"] = _RELATED
+        fields["main_claim_reference"] = main
+        paths["main_claim_reference"] = f"{claim.path}/HovedFordringID"
+    else:
+        fields["category"] = _MAIN
+
+
+def _party(
+    values: Mapping[str, str], base: str, prefix: str, paths: dict[str, str]
+) -> dict[str, Any]:
+    item: dict[str, Any] = {}
+    for name, kind in _IDENTITIES:
+        number = values.get(name)
+        if number is not None:
+            item["debtor_kind"] = kind
+            item["debtor_id"] = number
+            paths[f"{prefix}.debtor_id"] = paths[f"{prefix}.debtor_kind"] = f"{base}/{name}"
+            break
+    return item
+
+
+def _account_liability(account: WireAccount) -> Liabilities:
+    paths: dict[str, str] = {}
+    item = _party(account.values, account.path, "liabilities.0", paths)
+    name = account.values.get("Navn")
+    if name is not None:
+        item["debtor_name"] = name
+        paths["liabilities.0.debtor_name"] = f"{account.path}/Navn"
+    return [item], paths
+
+
+def _liabilities(claim: WireClaim) -> Liabilities:
+    items: list[dict[str, Any]] = []
+    paths: dict[str, str] = {}
+    for i, node in enumerate(claim.liabilities):
+        prefix = f"liabilities.{i}"
+        paths[prefix] = node.path
+        item = _party(node.values, node.path, prefix, paths)
+        for name, field in _LIABILITY_FIELDS:
+            value = node.values.get(name)
+            if value is not None:
+                item[field] = value
+                paths[f"{prefix}.{field}"] = f"{node.path}/{name}"
+        estate = node.values.get("Bobehandling")
+        if estate is not None:
+            item["in_estate"] = _BOOLEANS.get(estate, estate)
+            paths[f"{prefix}.in_estate"] = f"{node.path}/Bobehandling"
+        items.append(item)
+    return items, paths
+
+
+def _document(node: WireNode, index: int, paths: dict[str, str]) -> dict[str, Any]:
+    item: dict[str, Any] = {}
+    paths[f"documents.{index}"] = node.path
+    for name, field in (("DokumentID", "reference"), ("Titel", "title")):
+        value = node.values.get(name)
+        if value is not None:
+            item[field] = value
+            paths[f"documents.{index}.{field}"] = f"{node.path}/{name}"
+    return item
+
+
+def _interest(values: Mapping[str, str], base: str, paths: dict[str, str]) -> dict[str, Any]:
+    item: dict[str, Any] = {}
+    paths["interest"] = f"{base}/Rentevalg"
+    for name, field in _INTEREST:
+        value = values.get(name)
+        if value is not None:
+            item[field] = value
+            paths[f"interest.{field}"] = f"{base}/{name}"
+    return item
+
+
+def _with_fields(problems: tuple[Problem, ...], paths: dict[str, str]) -> tuple[Problem, ...]:
+    """Name the canonical field of each schema problem whose element maps to one."""
+    if not problems:
+        return ()
+    fields_at: dict[str, str] = {}
+    for field, path in paths.items():
+        fields_at.setdefault(path, field)
+    return tuple(
+        Problem(
+            code=p.code,
+            message=p.message,
+            field=p.field or fields_at.get(p.source_path or ""),
+            source_path=p.source_path,
+            rule=p.rule,
+            value=p.value,
+        )
+        for p in problems
+    )

@@ -1,0 +1,466 @@
+"""The ØiR debitor registration (SF1590_B_1) as it arrives: parsed, validated and read.
+
+The wire model keeps ØiR's element names as the keys of each node's `values`, and every node
+knows its own XPath-like, 1-based path (`/DebitorRegistrering/DebitorKonto[2]/Fordring[1]`),
+counted from the `DebitorRegistrering` element whether or not a SOAP envelope came around it.
+
+Schema violations inside a claim do not fail the message: they travel with that claim (or,
+when they sit in a debitor account outside its claims, with every claim of the account).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from lxml import etree
+
+from adapters import _xml
+from adapters.base import MessageContractError
+from app.domain.problems import Problem
+
+NAMESPACE = "urn:oio:kombit:oir:debitorregistrering:1.0"
+SOAP_NAMESPACES = (
+    "http://schemas.xmlsoap.org/soap/envelope/",  # SOAP 1.1
+    "http://www.w3.org/2003/05/soap-envelope",  # SOAP 1.2
+)
+ROOT_NAME = "DebitorRegistrering"
+SCHEMA = "oir/debitorregistrering.xsd"
+MAX_MESSAGE_PROBLEMS = 50
+
+_NS = "{" + NAMESPACE + "}"
+_NS_LEN = len(_NS)
+_ROOT_TAG = _NS + ROOT_NAME
+_ACCOUNT_TAG = _NS + "DebitorKonto"
+# Elements that may repeat carry a 1-based index in every path, even when there is one.
+_REPEATED = frozenset(
+    {"DebitorKonto", "Fordring", "Delfordring", "Haeftelse", "Fordringsnote", "Dokument"}
+)
+_COMPOUND = frozenset(
+    {"Haeftelse", "Dokument", "Fordringsnote", "Delfordring", "Periode", "Rentevalg"}
+)
+# Every element name of the schema, by its namespaced tag; anything else is not read.
+_NAMES = (
+    "MeddelelseHoved",
+    "MeddelelseID",
+    "AfsendtTidspunkt",
+    "AfsenderSystem",
+    "KommuneKode",
+    "FordringshaverID",
+    "DebitorKonto",
+    "KontoID",
+    "CPRNummer",
+    "CVRNummer",
+    "SENummer",
+    "AKRNummer",
+    "Navn",
+    "Fordring",
+    "Delfordring",
+    "FordringID",
+    "FordringshaverRef",
+    "HovedFordringID",
+    "Fordringstype",
+    "FordringArt",
+    "Hovedstol",
+    "Beloeb",
+    "Valuta",
+    "Periode",
+    "FraDato",
+    "TilDato",
+    "Stiftelsesdato",
+    "Forfaldsdato",
+    "SRBDato",
+    "AfgoerelsesDato",
+    "VarslingsDato",
+    "Beskrivelse",
+    "Fordringsnote",
+    "Dokument",
+    "DokumentID",
+    "Titel",
+    "Rentevalg",
+    "Renteregel",
+    "RenteSatsKode",
+    "MerRenteSats",
+    "Haeftelse",
+    "ForaeldelsesDato",
+    "DomsDato",
+    "ForligsDato",
+    "Bobehandling",
+)
+_LOCAL = {_NS + name: name for name in _NAMES}
+_FREE_TEXT = frozenset({"Navn", "Beskrivelse", "Titel", "AfsenderSystem", "DokumentID"})
+_STEP = re.compile(r"(?:(?P<prefix>[^:\[\]/]+):)?(?P<name>[^:\[\]/]+)(?:\[(?P<index>\d+)\])?")
+
+
+class WireNode(NamedTuple):
+    """A Haeftelse or Dokument: its path and its simple child elements by name."""
+
+    path: str
+    values: Mapping[str, str]
+
+
+class WireNote(NamedTuple):
+    """One Fordringsnote."""
+
+    path: str
+    text: str
+
+
+class WireClaim(NamedTuple):
+    """One Fordring or Delfordring as sent (a named tuple: many are made per message).
+
+    `values` holds the simple child elements by name; those of Periode and Rentevalg as
+    `Periode/FraDato`. `problems` are the schema violations inside the claim (outside its
+    Haeftelse and Delfordring elements); `liability_problems` those inside its Haeftelse.
+    """
+
+    path: str
+    values: Mapping[str, str]
+    notes: tuple[WireNote, ...]
+    documents: tuple[WireNode, ...]
+    liabilities: tuple[WireNode, ...]
+    sub_claims: tuple[WireClaim, ...]
+    problems: tuple[Problem, ...]
+    liability_problems: tuple[Problem, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WireAccount:
+    """One DebitorKonto: KontoID, the debitor's identity and Navn in `values`, and its claims.
+
+    `problems` are schema violations in the account outside its claims; they concern every
+    claim of the account.
+    """
+
+    path: str
+    values: Mapping[str, str]
+    claims: tuple[WireClaim, ...]
+    problems: tuple[Problem, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DebtorRegistration:
+    """A parsed DebitorRegistrering message."""
+
+    message_id: str
+    sent_at: str | None
+    sender_system: str | None
+    municipality_code: str | None
+    claimant_id: str | None
+    accounts: tuple[WireAccount, ...]
+    enveloped: bool
+
+
+def parse(raw: bytes) -> DebtorRegistration:
+    """Parse and validate a DebitorRegistrering, bare or in a SOAP envelope.
+
+    Raises:
+        MessageParseError: not well-formed XML, unreadable encoding, DOCTYPE or entities.
+        MessageContractError: not a DebitorRegistrering (or a SOAP Fault), or a schema
+            violation outside every debitor account's claims.
+    """
+    root = _xml.parse_document(raw)
+    body, enveloped = _unwrap(root)
+    buckets = _schema_problems(body)
+    used: set[tuple[str, str]] = set()
+    header: Mapping[str, str] = {}
+    accounts: list[WireAccount] = []
+    for child in body:
+        if child.tag == _ACCOUNT_TAG:
+            path = f"/{ROOT_NAME}/DebitorKonto[{len(accounts) + 1}]"
+            accounts.append(_read_account(child, path, buckets, used))
+        elif child.tag == _NS + "MeddelelseHoved" and not header:
+            header = _simple_values(child)
+    _check_all_placed(buckets, used, accounts)
+    return DebtorRegistration(
+        message_id=header.get("MeddelelseID", ""),
+        sent_at=header.get("AfsendtTidspunkt"),
+        sender_system=header.get("AfsenderSystem"),
+        municipality_code=header.get("KommuneKode"),
+        claimant_id=header.get("FordringshaverID"),
+        accounts=tuple(accounts),
+        enveloped=enveloped,
+    )
+
+
+def _contract_error(code: str, message: str, value: str | None = None) -> MessageContractError:
+    return MessageContractError(message, [Problem(code=code, message=message, value=value)])
+
+
+def _unwrap(root: etree._Element) -> tuple[etree._Element, bool]:
+    qname = etree.QName(root)
+    if qname.localname == "Envelope" and qname.namespace in SOAP_NAMESPACES:
+        envelope = "{" + qname.namespace + "}"
+        body = next((child for child in root if child.tag == envelope + "Body"), None)
+        if body is None:
+            raise _contract_error("soap.body_missing", "the SOAP envelope has no Body")
+        elements = [child for child in body if isinstance(child.tag, str)]
+        if any(child.tag == envelope + "Fault" for child in elements):
+            raise _contract_error("soap.fault", "the SOAP Body holds a Fault, not a message")
+        if len(elements) != 1 or elements[0].tag != _ROOT_TAG:
+            raise _contract_error(
+                "soap.unknown_body",
+                f"the SOAP Body must hold exactly one {ROOT_NAME} element in {NAMESPACE}",
+            )
+        return elements[0], True
+    if root.tag != _ROOT_TAG:
+        raise _contract_error(
+            "message.unknown_root",
+            f"the root element must be {ROOT_NAME} in {NAMESPACE} or a SOAP Envelope",
+            value=_xml_name(qname),
+        )
+    return root, False
+
+
+def _xml_name(qname: etree.QName) -> str:
+    name = qname.localname if qname.namespace is None else f"{{{qname.namespace}}}{qname.localname}"
+    return name[:100]
+
+
+def _token(name: str, text: str | None) -> str | None:
+    # Schema types are xs:token: surrounding (and, in free text, repeated) whitespace is not
+    # part of the value; the other token types allow no inner whitespace at all.
+    if text is None:
+        return None
+    text = text.strip()
+    if name in _FREE_TEXT:
+        text = " ".join(text.split())
+    return text or None
+
+
+def _simple_values(element: etree._Element) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for child in element:
+        name = _LOCAL.get(child.tag)
+        if name is not None:
+            text = _token(name, child.text)
+            if text is not None:
+                values[name] = text
+    return values
+
+
+Buckets = dict[tuple[str, str], list[Problem]]
+
+
+def _read_account(
+    element: etree._Element, path: str, buckets: Buckets, used: set[tuple[str, str]]
+) -> WireAccount:
+    values: dict[str, str] = {}
+    claims: list[WireClaim] = []
+    for child in element:
+        name = _LOCAL.get(child.tag)
+        if name == "Fordring":
+            claim_path = f"{path}/Fordring[{len(claims) + 1}]"
+            claims.append(_read_claim(child, claim_path, buckets, used, main=True))
+        elif name is not None:
+            text = _token(name, child.text)
+            if text is not None:
+                values[name] = text
+    return WireAccount(
+        path=path,
+        values=values,
+        claims=tuple(claims),
+        problems=_take(buckets, used, "account", path),
+    )
+
+
+def _read_claim(
+    element: etree._Element,
+    path: str,
+    buckets: Buckets,
+    used: set[tuple[str, str]],
+    *,
+    main: bool,
+) -> WireClaim:
+    values: dict[str, str] = {}
+    notes: list[WireNote] = []
+    documents: list[WireNode] = []
+    liabilities: list[WireNode] = []
+    sub_claims: list[WireClaim] = []
+    # The hot loop of the adapter: kept flat, as a 1,000-claim message passes through it.
+    for child in element:
+        name = _LOCAL.get(child.tag)
+        if name is None:
+            continue
+        if name not in _COMPOUND:
+            text = child.text
+            if text is not None:
+                text = text.strip()
+                if name in _FREE_TEXT:
+                    text = " ".join(text.split())
+                if text:
+                    values[name] = text
+        elif name == "Periode" or name == "Rentevalg":
+            for grand in child:
+                key = _LOCAL.get(grand.tag)
+                text = grand.text
+                if key is not None and text is not None and (text := text.strip()):
+                    values[f"{name}/{key}"] = text
+        elif name == "Haeftelse":
+            item_path = f"{path}/Haeftelse[{len(liabilities) + 1}]"
+            liabilities.append(WireNode(path=item_path, values=_simple_values(child)))
+        elif name == "Dokument":
+            item_path = f"{path}/Dokument[{len(documents) + 1}]"
+            documents.append(WireNode(path=item_path, values=_simple_values(child)))
+        elif name == "Fordringsnote":
+            note = (child.text or "").strip()
+            if note:
+                notes.append(WireNote(path=f"{path}/Fordringsnote[{len(notes) + 1}]", text=note))
+        elif main:  # Delfordring; one nested in a Delfordring is a schema error, not read
+            sub_path = f"{path}/Delfordring[{len(sub_claims) + 1}]"
+            sub_claims.append(_read_claim(child, sub_path, buckets, used, main=False))
+    return WireClaim(
+        path=path,
+        values=values,
+        notes=tuple(notes),
+        documents=tuple(documents),
+        liabilities=tuple(liabilities),
+        sub_claims=tuple(sub_claims),
+        problems=_take(buckets, used, "claim", path),
+        liability_problems=_take(buckets, used, "liability", path),
+    )
+
+
+def _take(
+    buckets: Buckets, used: set[tuple[str, str]], kind: str, path: str
+) -> tuple[Problem, ...]:
+    if not buckets:
+        return ()
+    key = (kind, path)
+    found = buckets.get(key)
+    if not found:
+        return ()
+    used.add(key)
+    return tuple(found)
+
+
+def _check_all_placed(
+    buckets: Buckets, used: set[tuple[str, str]], accounts: list[WireAccount]
+) -> None:
+    """Raise for schema problems that belong to no claim.
+
+    Raises:
+        MessageContractError: a violation outside every claim, or in an account without claims.
+    """
+    left = [p for key, problems in buckets.items() if key not in used for p in problems]
+    left.extend(p for account in accounts if not account.claims for p in account.problems)
+    if left:
+        raise MessageContractError(
+            "the message does not match its schema", left[:MAX_MESSAGE_PROBLEMS]
+        )
+
+
+def _schema_problems(body: etree._Element) -> Buckets:
+    """Validate against the XSD and sort each violation to the claim or account it sits in."""
+    xsd = _xml.schema(SCHEMA)
+    buckets: Buckets = {}
+    if xsd.validate(body):
+        return buckets
+    locator = _Locator(body)
+    for entry in xsd.error_log:
+        element = locator.element_at(entry.path)
+        segments = locator.segments(element) if element is not None else None
+        path = "/" + "/".join(segments) if segments else f"line {entry.line}"
+        problem = Problem(code="xml.schema", message=_message(entry.message), source_path=path)
+        buckets.setdefault(_bucket(segments), []).append(problem)
+    return buckets
+
+
+def _message(text: str) -> str:
+    return _xml.clean_message(text.replace(_NS, ""))
+
+
+def _bucket(segments: list[str] | None) -> tuple[str, str]:
+    """Name where a violation at `segments` belongs: a claim, its liabilities, an account."""
+    if not segments:
+        return ("message", "")
+    names = [segment.split("[", 1)[0] for segment in segments]
+    depth = 0
+    if names[1:2] == ["DebitorKonto"]:
+        depth = 2
+        if names[2:3] == ["Fordring"]:
+            depth = 4 if names[3:4] == ["Delfordring"] else 3
+    if depth == 0:
+        return ("message", "")
+    owner = "/" + "/".join(segments[:depth])
+    if depth == 2:
+        return ("account", owner)
+    return ("liability" if names[depth : depth + 1] == ["Haeftelse"] else "claim", owner)
+
+
+class _Locator:
+    """Turns libxml2's error paths into elements, and elements into wire-model paths.
+
+    Each parent's children are indexed once, so a message with a violation in every one of
+    thousands of claims is located in linear time.
+    """
+
+    def __init__(self, body: etree._Element) -> None:
+        self._body = body
+        self._matches: dict[tuple[etree._Element, str | None, str], list[etree._Element]] = {}
+        self._steps: dict[etree._Element, str] = {}
+
+    def element_at(self, path: str | None) -> etree._Element | None:
+        """Find the element a libxml2 error path (`/*/*[2]/p:Fordring[3]`) names.
+
+        libxml2 counts `*[n]` among all element siblings (default namespace) and `p:Name[n]`
+        among siblings of the same prefixed name; the first step is the validated element.
+        """
+        if not path or not path.startswith("/"):
+            return None
+        node = self._body
+        for step in path[1:].split("/")[1:]:
+            match = _STEP.fullmatch(step)
+            if match is None:
+                return None
+            key = (node, match.group("prefix"), match.group("name"))
+            found = self._matches.get(key)
+            if found is None:
+                found = self._matches[key] = [c for c in node if _is_step(c, key[1], key[2])]
+            wanted = int(match.group("index") or 1)
+            if wanted > len(found):
+                return None
+            node = found[wanted - 1]
+        return node
+
+    def segments(self, element: etree._Element) -> list[str]:
+        """Return the path steps from the message element down to `element`."""
+        steps: list[str] = []
+        node: etree._Element | None = element
+        while node is not None:
+            steps.append(self._step(node))
+            if node is self._body:
+                break
+            node = node.getparent()
+        steps.reverse()
+        return steps
+
+    def _step(self, node: etree._Element) -> str:
+        step = self._steps.get(node)
+        if step is not None:
+            return step
+        parent = node.getparent()
+        if node is self._body or parent is None:
+            return _local_name(node)
+        counts: dict[str, int] = {}
+        for child in parent:
+            if isinstance(child.tag, str):
+                name = _local_name(child)
+                if name in _REPEATED and child.tag.startswith(_NS):
+                    counts[child.tag] = counts.get(child.tag, 0) + 1
+                    name = f"{name}[{counts[child.tag]}]"
+                self._steps[child] = name
+        return self._steps[node]
+
+
+def _local_name(node: etree._Element) -> str:
+    tag = node.tag
+    return tag[_NS_LEN:] if tag.startswith(_NS) else str(etree.QName(node).localname)
+
+
+def _is_step(child: etree._Element, prefix: str | None, name: str) -> bool:
+    if not isinstance(child.tag, str):
+        return False
+    return name == "*" or (child.prefix == prefix and etree.QName(child).localname == name)

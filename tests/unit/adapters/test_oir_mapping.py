@@ -1,0 +1,654 @@
+"""ØiR adapter: parsing, refusals, mapping to candidates and where problems are reported."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from adapters.base import MappingContext, MessageContractError, MessageParseError
+from adapters.oir import ADAPTER, samples
+from adapters.oir.message import NAMESPACE
+from app.domain.admission import admit
+from app.domain.claim import ClaimCandidate
+from tests.golden import catalogue
+
+CATALOGUE = catalogue()
+CONTEXT = MappingContext(claimant_id="1234", catalogue=CATALOGUE)
+SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
+SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
+ROOT = "/DebitorRegistrering"
+CPR_A = "0703854412"
+CPR_B = "1207921188"
+
+
+# ------------------------------------------------------------------ builders
+
+
+def claim(
+    ref: str,
+    *,
+    kind: str = "KTTIBAK",
+    head: str = "",
+    middle: str = "",
+    tail: str = "",
+    subs: tuple[str, ...] = (),
+    tag: str = "Fordring",
+) -> str:
+    """A valid Fordring (or Delfordring) with optional extra elements at their place."""
+    return (
+        f"<{tag}><FordringID>{ref}</FordringID>{head}"
+        f"<Fordringstype>{kind}</Fordringstype>"
+        "<Hovedstol>1000.00</Hovedstol><Beloeb>750.50</Beloeb>"
+        "<Periode><FraDato>2025-03-01</FraDato><TilDato>2025-03-31</TilDato></Periode>"
+        "<Stiftelsesdato>2025-04-01</Stiftelsesdato><Forfaldsdato>2025-05-01</Forfaldsdato>"
+        f"<SRBDato>2025-05-15</SRBDato>{middle}"
+        f"<Beskrivelse>Tilbagebetaling marts 2025</Beskrivelse>{tail}"
+        f"{''.join(subs)}</{tag}>"
+    )
+
+
+def sub_claim(ref: str, *, tail: str = "", middle: str = "") -> str:
+    return claim(ref, kind="REOPKOM", tail=tail, middle=middle, tag="Delfordring")
+
+
+def account(claims: list[str], *, number: str = CPR_A, kind: str = "CPRNummer", n: int = 1) -> str:
+    return (
+        f"<DebitorKonto><KontoID>K-{n}</KontoID><{kind}>{number}</{kind}>"
+        f"<Navn>Borger {n}</Navn>{''.join(claims)}</DebitorKonto>"
+    )
+
+
+def message(accounts: list[str], *, header: str = "", message_id: str = "M-1") -> str:
+    return (
+        f'<DebitorRegistrering xmlns="{NAMESPACE}"><MeddelelseHoved>'
+        f"<MeddelelseID>{message_id}</MeddelelseID>"
+        "<AfsendtTidspunkt>2026-01-15T08:30:00+01:00</AfsendtTidspunkt>"
+        f"<AfsenderSystem>KY</AfsenderSystem><KommuneKode>101</KommuneKode>{header}"
+        f"</MeddelelseHoved>{''.join(accounts)}</DebitorRegistrering>"
+    )
+
+
+def soap(body: str, *, namespace: str = SOAP11, header: str = "<s:Header/>") -> str:
+    return f'<s:Envelope xmlns:s="{namespace}">{header}<s:Body>{body}</s:Body></s:Envelope>'
+
+
+def prefixed(xml: str, prefix: str = "dr") -> str:
+    """The same message with every element of the namespace under `prefix`."""
+    xml = re.sub(r"<(/?)(?!s:)([A-Za-z]+)", rf"<\1{prefix}:\2", xml)
+    return xml.replace(f'xmlns="{NAMESPACE}"', f'xmlns:{prefix}="{NAMESPACE}"')
+
+
+def candidates(xml: str | bytes) -> list[ClaimCandidate]:
+    raw = xml.encode("utf-8") if isinstance(xml, str) else xml
+    return ADAPTER.to_candidates(ADAPTER.parse(raw), CONTEXT)
+
+
+def one(xml: str) -> ClaimCandidate:
+    (only,) = candidates(xml)
+    return only
+
+
+def codes(candidate: ClaimCandidate) -> list[str]:
+    return [problem.code for problem in candidate.problems]
+
+
+# ------------------------------------------------------------------ the envelope
+
+
+def test_bare_and_soap_wrapped_messages_give_identical_candidates() -> None:
+    body = message(
+        [account([claim("A-1", subs=(sub_claim("A-1-R"),)), claim("A-2")])],
+        header="<FordringshaverID>4321</FordringshaverID>",
+    )
+    bare = candidates(body)
+
+    assert candidates(soap(body)) == bare
+    assert candidates(soap(body, header="")) == bare
+    assert candidates(soap(body, namespace=SOAP12)) == bare
+    assert len(bare) == 3
+
+
+def test_sample_messages_are_the_same_bare_and_in_soap() -> None:
+    bare = candidates(samples.message(12, message_id="S-1"))
+
+    assert candidates(samples.message(12, message_id="S-1", soap=True)) == bare
+
+
+def test_namespace_prefix_and_whitespace_do_not_change_the_result() -> None:
+    compact = message([account([claim("A-1", tail="<Fordringsnote>Note</Fordringsnote>")])])
+    pretty = re.sub(r"><", ">\n    <", compact)
+    padded = compact.replace("<Hovedstol>1000.00<", "<Hovedstol>\n  1000.00\n<").replace(
+        "<Beskrivelse>Tilbagebetaling marts 2025<",
+        "<Beskrivelse>  Tilbagebetaling\n   marts 2025 <",
+    )
+
+    expected = candidates(compact)
+    assert candidates(pretty) == expected
+    assert candidates(prefixed(compact)) == expected
+    assert candidates(padded) == expected
+    assert candidates(soap(prefixed(compact, "oir"))) == expected
+
+
+def test_message_id_is_the_meddelelse_id() -> None:
+    parsed = ADAPTER.parse(message([account([claim("A-1")])], message_id="abc-123").encode())
+
+    assert ADAPTER.message_id(parsed) == "abc-123"
+    assert parsed.sender_system == "KY"
+    assert parsed.municipality_code == "101"
+
+
+def test_adapter_declares_its_source_and_media_types() -> None:
+    assert ADAPTER.source.value == "oir"
+    assert set(ADAPTER.media_types) == {"application/xml", "text/xml", "application/soap+xml"}
+
+
+def test_latin1_message_is_read_in_its_declared_encoding() -> None:
+    xml = message([account([claim("A-1")])]).replace("marts", "bøder")
+    raw = ('<?xml version="1.0" encoding="ISO-8859-1"?>' + xml).encode("iso-8859-1")
+
+    (only,) = candidates(raw)
+
+    assert only.fields["description"] == "Tilbagebetaling bøder 2025"
+
+
+# ------------------------------------------------------------------ refusals
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        (b"", None),
+        (b"<DebitorRegistrering", "xml.malformed"),
+        (b'<!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>', "xml.doctype_forbidden"),
+        (b'<?xml version="1.0" encoding="UTF-8"?><a>\xff\xfe</a>', None),
+        (b'<?xml version="1.0" encoding="NO-SUCH"?><a/>', None),
+    ],
+    ids=["empty", "not-well-formed", "entities", "bad-utf8", "unknown-encoding"],
+)
+def test_unreadable_messages_are_parse_errors(raw: bytes, code: str | None) -> None:
+    with pytest.raises(MessageParseError) as caught:
+        ADAPTER.parse(raw)
+
+    if code is not None:
+        assert [problem.code for problem in caught.value.problems] == [code]
+
+
+@pytest.mark.parametrize(
+    ("xml", "code"),
+    [
+        ("<DebitorRegistrering><MeddelelseHoved/></DebitorRegistrering>", "message.unknown_root"),
+        (f'<Faktura xmlns="{NAMESPACE}"/>', "message.unknown_root"),
+        (soap("<s:Fault><faultcode>s:Server</faultcode></s:Fault>"), "soap.fault"),
+        (f'<s:Envelope xmlns:s="{SOAP11}"><s:Header/></s:Envelope>', "soap.body_missing"),
+        (soap(""), "soap.unknown_body"),
+        (soap(f'<Faktura xmlns="{NAMESPACE}"/>'), "soap.unknown_body"),
+        (soap(message([account([claim("A")])]) * 2), "soap.unknown_body"),
+    ],
+    ids=["no-namespace", "other-root", "fault", "no-body", "empty-body", "other-body", "two"],
+)
+def test_wrong_envelopes_are_contract_errors(xml: str, code: str) -> None:
+    with pytest.raises(MessageContractError) as caught:
+        ADAPTER.parse(xml.encode())
+
+    assert [problem.code for problem in caught.value.problems] == [code]
+
+
+@pytest.mark.parametrize(
+    ("xml", "path"),
+    [
+        (
+            message([account([claim("A-1")])]).replace("<KommuneKode>101", "<KommuneKode>1O1"),
+            f"{ROOT}/MeddelelseHoved/KommuneKode",
+        ),
+        (
+            message([account([claim("A-1")])]).replace("<MeddelelseID>M-1</MeddelelseID>", ""),
+            f"{ROOT}/MeddelelseHoved/AfsendtTidspunkt",
+        ),
+        (message([]), ROOT),
+        (
+            message([account([claim("A-1")])]).replace(
+                "</DebitorRegistrering>", "<Fordring/></DebitorRegistrering>"
+            ),
+            f"{ROOT}/Fordring[1]",
+        ),
+        (message([account([])]), f"{ROOT}/DebitorKonto[1]"),
+    ],
+    ids=["header-value", "header-missing-id", "no-account", "claim-at-top", "account-no-claim"],
+)
+def test_schema_violations_outside_every_claim_fail_the_message(xml: str, path: str) -> None:
+    with pytest.raises(MessageContractError) as caught:
+        ADAPTER.parse(xml.encode())
+
+    assert {problem.code for problem in caught.value.problems} == {"xml.schema"}
+    assert path in [problem.source_path for problem in caught.value.problems]
+
+
+def test_schema_violations_refusing_a_message_name_no_value() -> None:
+    xml = message([account([claim("A-1")])]).replace("<KommuneKode>101", "<KommuneKode>ABC")
+
+    with pytest.raises(MessageContractError) as caught:
+        ADAPTER.parse(xml.encode())
+
+    assert "ABC" not in caught.value.problems[0].message
+
+
+# ------------------------------------------------------------------ order and paths
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    shape=st.lists(
+        st.lists(st.integers(min_value=0, max_value=3), min_size=1, max_size=4),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_accounts_claims_and_sub_claims_map_in_document_order(shape: list[list[int]]) -> None:
+    accounts: list[str] = []
+    expected: list[tuple[str, str, str, str | None]] = []
+    for a, claims in enumerate(shape, start=1):
+        built = []
+        for c, subs in enumerate(claims, start=1):
+            ref = f"C-{a}-{c}"
+            built.append(claim(ref, subs=tuple(sub_claim(f"{ref}-{s}") for s in range(subs))))
+            expected.append((f"{ROOT}/DebitorKonto[{a}]/Fordring[{c}]", ref, "HF", None))
+            expected.extend(
+                (
+                    f"{ROOT}/DebitorKonto[{a}]/Fordring[{c}]/Delfordring[{s + 1}]",
+                    f"{ref}-{s}",
+                    "UF",
+                    ref,
+                )
+                for s in range(subs)
+            )
+        accounts.append(account(built, n=a))
+
+    result = candidates(message(accounts))
+
+    assert [c.index for c in result] == list(range(len(expected)))
+    assert [
+        (
+            c.source_path,
+            c.source_reference,
+            c.fields["category"],
+            c.fields.get("main_claim_reference"),
+        )
+        for c in result
+    ] == expected
+
+
+def test_paths_of_fields_point_at_their_elements() -> None:
+    xml = message(
+        [
+            account([claim("A-1")], n=1),
+            account(
+                [
+                    claim("B-1"),
+                    claim(
+                        "B-2",
+                        tail="<Fordringsnote>N</Fordringsnote>"
+                        "<Dokument><DokumentID>D-1</DokumentID></Dokument>"
+                        "<Rentevalg><Renteregel>001</Renteregel>"
+                        "<RenteSatsKode>03</RenteSatsKode></Rentevalg>"
+                        f"<Haeftelse><CPRNummer>{CPR_A}</CPRNummer>"
+                        "<ForaeldelsesDato>2029-01-01</ForaeldelsesDato></Haeftelse>"
+                        f"<Haeftelse><CPRNummer>{CPR_B}</CPRNummer></Haeftelse>",
+                        subs=(sub_claim("B-2-R"),),
+                    ),
+                ],
+                n=2,
+            ),
+        ]
+    )
+    b2, sub = candidates(xml)[2:]
+    at = f"{ROOT}/DebitorKonto[2]/Fordring[2]"
+
+    assert b2.source_path == at
+    assert b2.field_paths["amount"] == f"{at}/Beloeb"
+    assert b2.field_paths["period_end_date"] == f"{at}/Periode/TilDato"
+    assert b2.field_paths["notes.0"] == f"{at}/Fordringsnote[1]"
+    assert b2.field_paths["documents.0.reference"] == f"{at}/Dokument[1]/DokumentID"
+    assert b2.field_paths["interest.rate_code"] == f"{at}/Rentevalg/RenteSatsKode"
+    assert b2.field_paths["liabilities.1.debtor_id"] == f"{at}/Haeftelse[2]/CPRNummer"
+    assert b2.field_paths["liabilities.0.limitation_date"] == f"{at}/Haeftelse[1]/ForaeldelsesDato"
+    assert sub.source_path == f"{at}/Delfordring[1]"
+    assert sub.field_paths["amount"] == f"{at}/Delfordring[1]/Beloeb"
+    assert sub.field_paths["main_claim_reference"] == f"{at}/FordringID"
+    assert sub.field_paths["liabilities.1.debtor_id"] == f"{at}/Haeftelse[2]/CPRNummer"
+
+
+# ------------------------------------------------------------------ field mapping
+
+
+def test_a_claim_maps_to_canonical_fields_without_derived_ones() -> None:
+    only = one(
+        message([account([claim("A-1", middle="<VarslingsDato>2025-06-01</VarslingsDato>")])])
+    )
+
+    assert only.fields == {
+        "source": "oir",
+        "source_reference": "A-1",
+        "claimant_reference": "OIR-A-1",
+        "claimant_id": "1234",
+        "fordringstype": "KTTIBAK",
+        "category": "HF",
+        "principal": "1000.00",
+        "amount": "750.50",
+        "period_start_date": "2025-03-01",
+        "period_end_date": "2025-03-31",
+        "founding_date": "2025-04-01",
+        "due_date": "2025-05-01",
+        "srb_date": "2025-05-15",
+        "notice_date": "2025-06-01",
+        "description": "Tilbagebetaling marts 2025",
+        "liabilities": [{"debtor_kind": "CPR", "debtor_id": CPR_A, "debtor_name": "Borger 1"}],
+    }
+    assert only.problems == ()
+
+
+def test_mapped_claim_is_admitted_with_area_and_limitation_from_the_catalogue() -> None:
+    claim_, problems = admit(one(message([account([claim("A-1")])])), CATALOGUE)
+
+    assert problems == []
+    assert claim_ is not None
+    assert claim_.business_area == "socialret"
+    assert claim_.amount == Decimal("750.50")
+    assert claim_.liabilities[0].limitation_date.isoformat() == "2028-03-31"
+
+
+def test_claimant_id_comes_from_the_header_when_given() -> None:
+    header = "<FordringshaverID>4321</FordringshaverID>"
+    only = one(message([account([claim("A-1")])], header=header))
+
+    assert only.fields["claimant_id"] == "4321"
+    assert only.field_paths["claimant_id"] == f"{ROOT}/MeddelelseHoved/FordringshaverID"
+
+
+def test_explicit_claimant_reference_wins_over_the_derived_one() -> None:
+    xml = message([account([claim("A-1", head="<FordringshaverRef>REF/7</FordringshaverRef>")])])
+
+    assert one(xml).fields["claimant_reference"] == "REF/7"
+
+
+@pytest.mark.parametrize(
+    ("element", "kind"),
+    [("CPRNummer", "CPR"), ("CVRNummer", "CVR"), ("SENummer", "SE"), ("AKRNummer", "AKR")],
+)
+def test_account_debitor_of_each_kind_is_the_default_liability(element: str, kind: str) -> None:
+    number = {"CPR": CPR_A, "CVR": "26616417", "SE": "48646352", "AKR": "20250000417"}[kind]
+    only = one(message([account([claim("A-1")], number=number, kind=element)]))
+
+    assert only.fields["liabilities"] == [
+        {"debtor_kind": kind, "debtor_id": number, "debtor_name": "Borger 1"}
+    ]
+    assert admit(only, CATALOGUE)[1] == []
+
+
+def test_haeftelse_elements_replace_the_default_liability() -> None:
+    liabilities = (
+        f"<Haeftelse><CPRNummer>{CPR_A}</CPRNummer><Navn>A</Navn>"
+        "<ForaeldelsesDato>2029-01-01</ForaeldelsesDato></Haeftelse>"
+        f"<Haeftelse><CPRNummer>{CPR_B}</CPRNummer><DomsDato>2025-10-08</DomsDato>"
+        "<Bobehandling>1</Bobehandling></Haeftelse>"
+    )
+    only = one(message([account([claim("A-1", tail=liabilities)])]))
+
+    assert only.fields["liabilities"] == [
+        {
+            "debtor_kind": "CPR",
+            "debtor_id": CPR_A,
+            "debtor_name": "A",
+            "limitation_date": "2029-01-01",
+        },
+        {
+            "debtor_kind": "CPR",
+            "debtor_id": CPR_B,
+            "judgment_date": "2025-10-08",
+            "in_estate": True,
+        },
+    ]
+
+
+def test_sub_claims_inherit_liabilities_art_and_notice_date_unless_they_have_their_own() -> None:
+    own = f"<Haeftelse><CPRNummer>{CPR_B}</CPRNummer></Haeftelse>"
+    parent = claim(
+        "A-1",
+        head="",
+        middle="<VarslingsDato>2025-06-01</VarslingsDato>",
+        tail=f"<Haeftelse><CPRNummer>{CPR_A}</CPRNummer></Haeftelse>{own}",
+        subs=(
+            sub_claim("A-1-R1"),
+            sub_claim("A-1-R2", middle="<VarslingsDato>2025-07-01</VarslingsDato>", tail=own),
+        ),
+    ).replace("<Hovedstol>", "<FordringArt>MODR</FordringArt><Hovedstol>", 1)
+    main, inherited, overridden = candidates(message([account([parent])]))
+
+    assert inherited.fields["liabilities"] == main.fields["liabilities"]
+    assert inherited.fields["notice_date"] == "2025-06-01"
+    assert inherited.fields["art"] == "MODR"
+    assert inherited.fields["main_claim_reference"] == "A-1"
+    assert overridden.fields["liabilities"] == [{"debtor_kind": "CPR", "debtor_id": CPR_B}]
+    assert overridden.fields["notice_date"] == "2025-07-01"
+
+
+def test_hoved_fordring_id_makes_a_related_claim_of_an_earlier_main_claim() -> None:
+    xml = message(
+        [account([claim("A-1-R", kind="REOPKOM", head="<HovedFordringID>A-1</HovedFordringID>")])]
+    )
+    only = one(xml)
+
+    assert only.fields["category"] == "UF"
+    assert only.fields["main_claim_reference"] == "A-1"
+    assert admit(only, CATALOGUE)[1] == []
+
+
+def test_money_is_never_a_float_and_dates_are_iso_strings() -> None:
+    only = one(message([account([claim("A-1")])]))
+
+    assert isinstance(only.fields["principal"], str | Decimal)
+    assert isinstance(only.fields["amount"], str | Decimal)
+    assert "business_area" not in only.fields
+    assert "limitation_date" not in only.fields["liabilities"][0]
+
+
+def test_interest_documents_and_notes_are_mapped() -> None:
+    tail = (
+        "<Fordringsnote>  Første note\nanden linje </Fordringsnote>"
+        "<Fordringsnote>To</Fordringsnote>"
+        "<Dokument><DokumentID>D-1</DokumentID><Titel>Afgørelse</Titel></Dokument>"
+        "<Dokument><DokumentID>D-2</DokumentID></Dokument>"
+        "<Rentevalg><Renteregel>001</Renteregel><RenteSatsKode>03</RenteSatsKode>"
+        "<MerRenteSats>2.5</MerRenteSats></Rentevalg>"
+    )
+    only = one(message([account([claim("A-1", tail=tail)])]))
+
+    assert only.fields["notes"] == ["Første note\nanden linje", "To"]
+    assert only.fields["documents"] == [
+        {"reference": "D-1", "title": "Afgørelse"},
+        {"reference": "D-2"},
+    ]
+    assert only.fields["interest"] == {"rule": "001", "rate_code": "03", "extra_rate": "2.5"}
+    claim_, problems = admit(only, CATALOGUE)
+    assert problems == []
+    assert claim_ is not None
+    assert claim_.interest is not None
+    assert claim_.interest.extra_rate == Decimal("2.5")
+
+
+# ------------------------------------------------------------------ per-claim problems
+
+
+def test_a_schema_violation_in_one_claim_rejects_only_that_claim() -> None:
+    bad = claim("A-2").replace("<Beloeb>750.50", "<Beloeb>750.505")
+    first, second, third = candidates(message([account([claim("A-1"), bad, claim("A-3")])]))
+
+    assert first.problems == third.problems == ()
+    (problem,) = second.problems
+    assert problem.code == "xml.schema"
+    assert problem.field == "amount"
+    assert problem.source_path == f"{ROOT}/DebitorKonto[1]/Fordring[2]/Beloeb"
+    assert second.fields["fordringstype"] == "KTTIBAK"  # still mapped as far as possible
+    assert admit(first, CATALOGUE)[1] == admit(third, CATALOGUE)[1] == []
+    assert admit(second, CATALOGUE)[0] is None
+
+
+def test_unknown_element_and_missing_element_are_located_in_their_claim() -> None:
+    unknown = claim("A-1", tail="<Farve>rød</Farve>")
+    missing = claim("A-2").replace("<Hovedstol>1000.00</Hovedstol>", "")
+    first, second = candidates(message([account([unknown, missing])]))
+
+    assert [p.source_path for p in first.problems] == [f"{ROOT}/DebitorKonto[1]/Fordring[1]/Farve"]
+    assert codes(second) == ["xml.schema"]
+    # libxml2 reports a missing element at the element found in its place.
+    assert second.problems[0].source_path == f"{ROOT}/DebitorKonto[1]/Fordring[2]/Beloeb"
+    _, problems = admit(second, CATALOGUE)
+    assert {p.code for p in problems} == {"xml.schema", "field.missing"}
+
+
+def test_a_violation_in_a_sub_claim_stays_with_the_sub_claim() -> None:
+    bad_sub = sub_claim("A-1-R2").replace("<SRBDato>2025-05-15", "<SRBDato>2025-02-30")
+    main, good, bad = candidates(
+        message([account([claim("A-1", subs=(sub_claim("A-1-R1"), bad_sub))])])
+    )
+
+    assert main.problems == good.problems == ()
+    assert [p.source_path for p in bad.problems] == [
+        f"{ROOT}/DebitorKonto[1]/Fordring[1]/Delfordring[2]/SRBDato"
+    ]
+    assert bad.problems[0].field == "srb_date"
+
+
+def test_a_violation_in_a_liability_reaches_the_sub_claims_that_inherit_it() -> None:
+    liabilities = "<Haeftelse><CPRNummer>12345</CPRNummer></Haeftelse>"
+    own = f"<Haeftelse><CPRNummer>{CPR_B}</CPRNummer></Haeftelse>"
+    main, inheriting, owning = candidates(
+        message(
+            [
+                account(
+                    [
+                        claim(
+                            "A-1",
+                            tail=liabilities,
+                            subs=(sub_claim("R1"), sub_claim("R2", tail=own)),
+                        )
+                    ]
+                )
+            ]
+        )
+    )
+    path = f"{ROOT}/DebitorKonto[1]/Fordring[1]/Haeftelse[1]/CPRNummer"
+
+    assert [p.source_path for p in main.problems] == [path]
+    assert main.problems[0].field == "liabilities.0.debtor_id"
+    assert [p.source_path for p in inheriting.problems] == [path]
+    assert owning.problems == ()
+
+
+def test_a_violation_in_an_account_concerns_all_its_claims_and_no_others() -> None:
+    broken = account([claim("B-1"), claim("B-2")], number="07038544", n=2)
+    first, second, third = candidates(message([account([claim("A-1")]), broken]))
+
+    assert first.problems == ()
+    assert codes(second) == codes(third) == ["xml.schema"]
+    assert second.problems[0].source_path == f"{ROOT}/DebitorKonto[2]/CPRNummer"
+
+
+def test_canonical_problems_are_located_in_the_message() -> None:
+    bad = claim("A-1").replace("<Beloeb>750.50", "<Beloeb>1500.00")
+    _, problems = admit(one(message([account([bad], number="3102901234")])), CATALOGUE)
+
+    assert {(p.code, p.source_path) for p in problems} == {
+        ("amount.exceeds_principal", f"{ROOT}/DebitorKonto[1]/Fordring[1]/Beloeb"),
+        ("cpr.invalid", f"{ROOT}/DebitorKonto[1]/CPRNummer"),
+    }
+
+
+# ------------------------------------------------------------------ personal data
+
+
+def _problem_texts(xml: str) -> list[str]:
+    texts: list[str] = []
+    for candidate in candidates(xml):
+        _, problems = admit(candidate, CATALOGUE)
+        texts.extend(f"{p.message} {p.value} {p.source_path} {p.field}" for p in problems)
+    return texts
+
+
+cpr_numbers = st.builds(
+    lambda day, month, year, serial: f"{day:02d}{month:02d}{year:02d}{serial:04d}",
+    st.integers(1, 28),
+    st.integers(1, 12),
+    st.integers(0, 99),
+    st.integers(0, 9999),
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(cpr=cpr_numbers, garble=st.sampled_from(["{}X", "{}-", " {}9", "{}", "31{}"]))
+def test_no_problem_ever_contains_a_cpr_number(cpr: str, garble: str) -> None:
+    wrong = garble.format(cpr)
+    liabilities = (
+        f"<Haeftelse><CPRNummer>{wrong}</CPRNummer><Navn>{cpr}</Navn></Haeftelse>"
+        f"<Haeftelse><CVRNummer>{cpr[:8]}</CVRNummer></Haeftelse>"
+    )
+    bad = claim(
+        "A-1", tail=liabilities, head=f"<FordringshaverRef>R{cpr}</FordringshaverRef>"
+    ).replace("Tilbagebetaling marts 2025", f"Barn {cpr}")
+    xml = message([account([bad], number=wrong)])
+
+    texts = _problem_texts(xml)
+
+    assert texts  # the claim is rejected
+    assert not [text for text in texts if cpr in text or cpr[:6] + "-" + cpr[6:] in text]
+
+
+def test_a_cpr_number_in_the_header_is_not_echoed_when_the_message_is_refused() -> None:
+    xml = message([account([claim("A-1")])]).replace("<KommuneKode>101", f"<KommuneKode>{CPR_A}")
+
+    with pytest.raises(MessageContractError) as caught:
+        ADAPTER.parse(xml.encode())
+
+    assert not [p for p in caught.value.problems if CPR_A in f"{p.message} {p.value}"]
+
+
+# ------------------------------------------------------------------ samples
+
+
+def test_sample_message_has_n_distinct_admissible_claims() -> None:
+    result = candidates(samples.message(23, message_id="S-23"))
+
+    assert len(result) == 23
+    assert len({c.source_reference for c in result}) == 23
+    assert [admit(c, CATALOGUE)[1] for c in result] == [[]] * 23
+
+
+def test_sample_message_needs_at_least_one_claim() -> None:
+    with pytest.raises(ValueError, match="at least one"):
+        samples.message(0, message_id="S-0")
+
+
+@pytest.mark.parametrize("form", ["default-namespace", "prefixed"])
+def test_violations_in_many_claims_are_each_located_in_their_own_claim(form: str) -> None:
+    accounts = [
+        account([claim(f"C-{a}-{c}", tail="<Farve/>") for c in range(1, 4)], n=a)
+        for a in range(1, 21)
+    ]
+    xml = message(accounts)
+
+    result = candidates(prefixed(xml) if form == "prefixed" else xml)
+
+    assert [[p.source_path for p in c.problems] for c in result] == [
+        [f"{ROOT}/DebitorKonto[{a}]/Fordring[{c}]/Farve"] for a in range(1, 21) for c in range(1, 4)
+    ]
+
+
+def test_candidates_do_not_share_their_liabilities() -> None:
+    first, second = candidates(message([account([claim("A-1"), claim("A-2")])]))
+
+    first.fields["liabilities"][0]["debtor_name"] = "changed"
+
+    assert second.fields["liabilities"][0]["debtor_name"] == "Borger 1"
