@@ -1,0 +1,592 @@
+"""Mapping KY claims to candidates for the canonical claim, one claim at a time.
+
+Each claim, and each of its interest claims, becomes one `ClaimCandidate`. What the canonical
+model checks itself (types, lengths, CPR dates, amounts, cross-field rules) is passed through as
+sent, so it is reported once and located by `field_paths`. What only the KY contract knows
+(required and unknown members, the benefit list, the strict date and amount formats, unique
+references) is checked here and put on the candidate. Nothing here raises for a bad claim.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from adapters.base import MappingContext, not_personal
+from adapters.ky.benefits import Benefit, benefits
+from adapters.ky.message import KyMessage
+from app.domain.catalogue import Catalogue
+from app.domain.claim import ClaimCandidate
+from app.domain.identifiers import contains_cpr_like, redact_cpr_like
+from app.domain.problems import Problem
+
+CLAIMANT_REFERENCE_PREFIX = "KY-"
+REFERENCE_MAX = 33  # "KY-" and 33 characters fill PSRM's 36
+MAX_INTEREST_CLAIMS = 20
+DEFAULT_INTEREST_TYPE = "REOPKOM"
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_AMOUNT = re.compile(r"\d{1,8}(\.\d{1,2})?")
+_CPR = re.compile(r"\d{6}-?\d{4}")
+_REFERENCE = re.compile(r"[A-Za-z0-9ÆØÅæøå._:/\-]+")
+_AMOUNT_TEXT = 'an amount sent as text must be digits with at most two decimals, e.g. "1234.50"'
+
+# How a member's value is taken: checked here (date, amount, text, bool), passed through as
+# sent for the canonical model to check (raw), or handled by its own function (special).
+DATE, AMOUNT, TEXT, BOOL, RAW, SPECIAL = "date", "amount", "text", "bool", "raw", "special"
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """The members of one kind of object in the contract: wire name -> (canonical field, how)."""
+
+    members: Mapping[str, tuple[str, str]]
+    required: tuple[str, ...]
+    required_set: frozenset[str]
+
+
+def _shape(members: Mapping[str, tuple[str, str]], required: tuple[str, ...]) -> Shape:
+    return Shape(members, required, frozenset(required))
+
+
+CLAIM = _shape(
+    {
+        "reference": ("source_reference", SPECIAL),
+        "benefit": ("fordringstype", SPECIAL),
+        "fordringstype": ("fordringstype", RAW),
+        "legalBasis": ("legal_basis", TEXT),
+        "art": ("art", RAW),
+        "claimantReference": ("claimant_reference", RAW),
+        "citizen": ("liabilities", SPECIAL),
+        "coDebtors": ("liabilities", SPECIAL),
+        "period": ("period_start_date", SPECIAL),
+        "principal": ("principal", AMOUNT),
+        "amount": ("amount", AMOUNT),
+        "currency": ("currency", RAW),
+        "decisionDate": ("decision_date", DATE),
+        "foundingDate": ("founding_date", DATE),
+        "dueDate": ("due_date", DATE),
+        "srbDate": ("srb_date", DATE),
+        "noticeDate": ("notice_date", DATE),
+        "description": ("description", TEXT),
+        "notes": ("notes", SPECIAL),
+        "documents": ("documents", SPECIAL),
+        "interestChoice": ("interest", SPECIAL),
+        "interestClaims": ("", SPECIAL),
+    },
+    (
+        "reference",
+        "benefit",
+        "citizen",
+        "period",
+        "principal",
+        "amount",
+        "decisionDate",
+        "dueDate",
+        "srbDate",
+        "description",
+    ),
+)
+INTEREST_CLAIM = _shape(
+    {
+        "reference": ("source_reference", SPECIAL),
+        "fordringstype": ("fordringstype", RAW),
+        "legalBasis": ("legal_basis", TEXT),
+        "claimantReference": ("claimant_reference", RAW),
+        "period": ("period_start_date", SPECIAL),
+        "principal": ("principal", AMOUNT),
+        "amount": ("amount", AMOUNT),
+        "currency": ("currency", RAW),
+        "foundingDate": ("founding_date", DATE),
+        "dueDate": ("due_date", DATE),
+        "srbDate": ("srb_date", DATE),
+        "noticeDate": ("notice_date", DATE),
+        "limitationDate": ("liabilities", SPECIAL),
+        "description": ("description", TEXT),
+    },
+    ("reference", "period", "principal", "amount", "dueDate", "srbDate"),
+)
+DEBTOR = _shape(
+    {
+        "cpr": ("debtor_id", SPECIAL),
+        "name": ("debtor_name", TEXT),
+        "limitationDate": ("limitation_date", DATE),
+        "judgmentDate": ("judgment_date", DATE),
+        "settlementDate": ("settlement_date", DATE),
+        "inEstate": ("in_estate", BOOL),
+    },
+    ("cpr",),
+)
+PERIOD = _shape(
+    {"from": ("period_start_date", DATE), "to": ("period_end_date", DATE)}, ("from", "to")
+)
+DOCUMENT = _shape({"reference": ("reference", TEXT), "title": ("title", TEXT)}, ("reference",))
+INTEREST_CHOICE = _shape(
+    {"rule": ("rule", RAW), "rateCode": ("rate_code", RAW), "extraRate": ("extra_rate", RAW)},
+    ("rule", "rateCode"),
+)
+_INHERITED_DEBTOR_FIELDS = ("debtor_kind", "debtor_id", "debtor_name", "in_estate")
+
+
+@dataclass(slots=True)
+class _Draft:
+    """One claim being mapped: its canonical fields, where each came from, and its problems."""
+
+    pointer: str
+    fields: dict[str, Any]
+    paths: dict[str, str]
+    problems: list[Problem] = field(default_factory=list)
+
+    def problem(
+        self, code: str, message: str, pointer: str, name: str | None, value: Any = None
+    ) -> None:
+        self.problems.append(
+            Problem(
+                code=code,
+                message=message,
+                field=name or None,
+                source_path=pointer,
+                value=not_personal(value),
+            )
+        )
+
+    def candidate(self, index: int) -> ClaimCandidate:
+        reference = self.fields.get("source_reference")
+        return ClaimCandidate(
+            index=index,
+            source_path=self.pointer,
+            source_reference=reference if isinstance(reference, str) else None,
+            fields=self.fields,
+            field_paths=self.paths,
+            problems=tuple(self.problems),
+        )
+
+
+def _key(key: str) -> str:
+    return redact_cpr_like(key).replace("~", "~0").replace("/", "~1")
+
+
+def _check_members(
+    draft: _Draft, obj: Mapping[str, Any], pointer: str, shape: Shape, prefix: str = ""
+) -> None:
+    keys = obj.keys()
+    # The common case, every member known and every required one present, is two set tests.
+    if (
+        keys <= shape.members.keys()
+        and keys >= shape.required_set
+        and None not in map(obj.get, shape.required)
+    ):
+        return
+    for key in keys:
+        if key not in shape.members:
+            draft.problem("field.unknown", "unknown member", f"{pointer}/{_key(key)}", None)
+    for key in shape.required:
+        if obj.get(key) is None:
+            name = shape.members[key][0]
+            draft.problem("field.missing", f"{key} is required", f"{pointer}/{key}", prefix + name)
+
+
+def _take_members(
+    draft: _Draft,
+    obj: Mapping[str, Any],
+    pointer: str,
+    shape: Shape,
+    target: dict[str, Any],
+    prefix: str = "",
+) -> None:
+    """Take every member that is not special into `target`, checking what the contract says."""
+    paths = draft.paths
+    members = shape.members
+    is_date = _DATE.fullmatch
+    for key, value in obj.items():
+        spec = members.get(key)
+        if spec is None or value is None or spec[1] is SPECIAL:
+            continue
+        name, how = spec
+        where = f"{pointer}/{key}"
+        paths[prefix + name if prefix else name] = where
+        if how is DATE:
+            if type(value) is str and is_date(value):
+                target[name] = value  # the canonical model checks it is a real date
+            else:
+                draft.problem(
+                    "date.invalid",
+                    "must be a date written YYYY-MM-DD",
+                    where,
+                    prefix + name,
+                    value=value,
+                )
+        elif how is AMOUNT:
+            if isinstance(value, str) and not _AMOUNT.fullmatch(value):
+                draft.problem(
+                    "amount.invalid",
+                    _AMOUNT_TEXT,
+                    where,
+                    prefix + name,
+                    value=value,
+                )
+            target[name] = Decimal(value) if type(value) is int else value
+        elif how is TEXT:
+            if value == "":
+                draft.problem(
+                    "field.empty", "must not be empty; leave it out", where, prefix + name
+                )
+            else:
+                target[name] = value  # a wrong type or length is the canonical model's to report
+        elif how is BOOL:
+            if isinstance(value, bool):
+                target[name] = value
+            else:
+                draft.problem("field.wrong_type", "must be true or false", where, prefix + name)
+        else:
+            target[name] = value
+
+
+def _reference(draft: _Draft, value: Any, pointer: str, seen: set[str]) -> bool:
+    """Check a claim's KY reference; tell whether the claimant reference can be made from it."""
+    if value is None:
+        return False
+    draft.fields["source_reference"] = value
+    if not isinstance(value, str) or len(value) > REFERENCE_MAX or not _REFERENCE.fullmatch(value):
+        draft.problem(
+            "reference.invalid",
+            f"reference must be 1-{REFERENCE_MAX} characters of A-Z, Æ, Ø, Å, a-z, æ, ø, å, "
+            "0-9 and . _ : / -",
+            pointer,
+            "source_reference",
+            value=value,
+        )
+        return False
+    if contains_cpr_like(value):
+        draft.problem(
+            "reference.personal_data",
+            "reference must not contain a CPR number",
+            pointer,
+            "source_reference",
+        )
+        return False
+    if value in seen:
+        draft.problem(
+            "reference.duplicate",
+            "another claim in this message has the same reference",
+            pointer,
+            "source_reference",
+            value=value,
+        )
+    seen.add(value)
+    return True
+
+
+def _identity(draft: _Draft, obj: Mapping[str, Any], seen: set[str]) -> None:
+    pointer = draft.pointer
+    valid = _reference(draft, obj.get("reference"), f"{pointer}/reference", seen)
+    if obj.get("claimantReference") is None and valid:
+        draft.fields["claimant_reference"] = CLAIMANT_REFERENCE_PREFIX + obj["reference"]
+
+
+def _period(draft: _Draft, value: Any, pointer: str) -> None:
+    if value is None:
+        return
+    if not isinstance(value, dict):
+        draft.problem(
+            "field.wrong_type", "period must be an object {from, to}", pointer, "period_start_date"
+        )
+        return
+    _check_members(draft, value, pointer, PERIOD)
+    _take_members(draft, value, pointer, PERIOD, draft.fields)
+
+
+def _debtor(draft: _Draft, value: Any, pointer: str, index: int) -> Any:
+    prefix = f"liabilities.{index}."
+    draft.paths[prefix[:-1]] = pointer
+    draft.paths[prefix + "debtor_id"] = f"{pointer}/cpr"
+    if not isinstance(value, dict):
+        return value  # the canonical model reports that it is not an object
+    _check_members(draft, value, pointer, DEBTOR, prefix)
+    liability: dict[str, Any] = {"debtor_kind": "CPR"}
+    cpr = value.get("cpr")
+    if cpr is not None:
+        # Only the documented forms are normalised; anything else goes on as sent, to be reported.
+        liability["debtor_id"] = (
+            cpr.replace("-", "") if isinstance(cpr, str) and _CPR.fullmatch(cpr) else cpr
+        )
+    _take_members(draft, value, pointer, DEBTOR, liability, prefix)
+    return liability
+
+
+def _liabilities(draft: _Draft, obj: Mapping[str, Any]) -> None:
+    pointer = draft.pointer
+    citizen = obj.get("citizen")
+    if citizen is None:
+        return  # reported as missing, and the canonical model agrees
+    liabilities = [_debtor(draft, citizen, f"{pointer}/citizen", 0)]
+    co_debtors = obj.get("coDebtors")
+    if isinstance(co_debtors, list):
+        draft.paths["liabilities"] = f"{pointer}/coDebtors"
+        for position, co_debtor in enumerate(co_debtors):
+            liabilities.append(
+                _debtor(draft, co_debtor, f"{pointer}/coDebtors/{position}", position + 1)
+            )
+    elif co_debtors is not None:
+        draft.problem(
+            "field.wrong_type",
+            "coDebtors must be an array of debtors",
+            f"{pointer}/coDebtors",
+            "liabilities",
+        )
+    draft.fields["liabilities"] = liabilities
+
+
+def _notes(draft: _Draft, value: Any, pointer: str) -> None:
+    draft.paths["notes"] = pointer
+    if not isinstance(value, list):
+        if value is not None:
+            draft.fields["notes"] = value  # the canonical model reports the wrong type
+        return
+    for position, note in enumerate(value):
+        where = f"{pointer}/{position}"
+        draft.paths[f"notes.{position}"] = where
+        if note == "":
+            draft.problem("field.empty", "a note must not be empty", where, f"notes.{position}")
+    draft.fields["notes"] = list(value)
+
+
+def _documents(draft: _Draft, value: Any, pointer: str) -> None:
+    draft.paths["documents"] = pointer
+    if not isinstance(value, list):
+        if value is not None:
+            draft.fields["documents"] = value
+        return
+    documents = []
+    for position, item in enumerate(value):
+        where, prefix = f"{pointer}/{position}", f"documents.{position}."
+        draft.paths[prefix[:-1]] = where
+        if not isinstance(item, dict):
+            documents.append(item)
+            continue
+        draft.paths[prefix + "reference"] = f"{where}/reference"
+        _check_members(draft, item, where, DOCUMENT, prefix)
+        document: dict[str, Any] = {}
+        _take_members(draft, item, where, DOCUMENT, document, prefix)
+        documents.append(document)
+    draft.fields["documents"] = documents
+
+
+def _interest_choice(draft: _Draft, value: Any, pointer: str) -> None:
+    draft.paths["interest"] = pointer
+    if value is None:
+        return
+    if not isinstance(value, dict):
+        draft.fields["interest"] = value
+        return
+    for name in ("rule", "rate_code"):
+        draft.paths[f"interest.{name}"] = pointer
+    _check_members(draft, value, pointer, INTEREST_CHOICE, "interest.")
+    choice: dict[str, Any] = {}
+    _take_members(draft, value, pointer, INTEREST_CHOICE, choice, "interest.")
+    draft.fields["interest"] = choice
+
+
+def _classification(draft: _Draft, obj: Mapping[str, Any], table: Mapping[str, Benefit]) -> None:
+    fields, paths, pointer = draft.fields, draft.paths, draft.pointer
+    code = obj.get("benefit")
+    benefit = table.get(code) if isinstance(code, str) else None
+    if code is not None and benefit is None:
+        draft.problem(
+            "benefit.unknown",
+            "not a KY benefit code (see contracts/ky/benefits.json)",
+            f"{pointer}/benefit",
+            None,
+            value=code if isinstance(code, str) else None,
+        )
+    if benefit is None:
+        return
+    if "fordringstype" not in fields:
+        if benefit.fordringstype is not None:
+            fields["fordringstype"] = benefit.fordringstype
+        elif obj.get("fordringstype") is None:
+            paths["fordringstype"] = f"{pointer}/fordringstype"
+            draft.problem(
+                "field.missing",
+                f"fordringstype is required for the benefit {benefit.code}",
+                f"{pointer}/fordringstype",
+                "fordringstype",
+            )
+    if obj.get("legalBasis") is None and benefit.legal_basis is not None:
+        fields["legal_basis"] = benefit.legal_basis
+        paths["legal_basis"] = f"{pointer}/benefit"
+
+
+def _main_claim(
+    obj: dict[str, Any],
+    pointer: str,
+    claimant: tuple[str, str],
+    table: Mapping[str, Benefit],
+    seen: set[str],
+) -> _Draft:
+    fields: dict[str, Any] = {"source": "ky", "claimant_id": claimant[0], "category": "HF"}
+    reference_path = f"{pointer}/reference"
+    paths = {
+        "claimant_id": claimant[1] or pointer,
+        "source_reference": reference_path,
+        "claimant_reference": reference_path,
+        "fordringstype": f"{pointer}/benefit",
+        "principal": f"{pointer}/principal",
+        "amount": f"{pointer}/amount",
+        "liabilities": f"{pointer}/citizen",
+    }
+    draft = _Draft(pointer, fields, paths)
+    _check_members(draft, obj, pointer, CLAIM)
+    _take_members(draft, obj, pointer, CLAIM, fields)
+    _identity(draft, obj, seen)
+    _classification(draft, obj, table)
+    paths["category"] = paths["fordringstype"]  # a main claim of a related type: the type is wrong
+    if "founding_date" not in fields and "decision_date" in fields:
+        fields["founding_date"] = fields["decision_date"]
+        paths["founding_date"] = paths["decision_date"]
+    _liabilities(draft, obj)
+    _period(draft, obj.get("period"), f"{pointer}/period")
+    _notes(draft, obj.get("notes"), f"{pointer}/notes")
+    _documents(draft, obj.get("documents"), f"{pointer}/documents")
+    _interest_choice(draft, obj.get("interestChoice"), f"{pointer}/interestChoice")
+    return draft
+
+
+def _inherit_liabilities(main: _Draft, draft: _Draft, limitation: Any) -> None:
+    """Give an interest claim its main claim's debtors, with its own limitation date if sent."""
+    draft.paths["liabilities"] = main.paths["liabilities"]
+    where = f"{draft.pointer}/limitationDate"
+    own: dict[str, Any] = {}
+    if limitation is not None:
+        _take_members(
+            draft, {"limitationDate": limitation}, draft.pointer, DEBTOR, own, "liabilities.0."
+        )
+    liabilities = main.fields.get("liabilities")
+    if not isinstance(liabilities, list):
+        return
+    inherited: list[Any] = []
+    for position, item in enumerate(liabilities):
+        prefix = f"liabilities.{position}"
+        for name in (prefix, *(f"{prefix}.{n}" for n in _INHERITED_DEBTOR_FIELDS)):
+            if name in main.paths:
+                draft.paths[name] = main.paths[name]
+        if isinstance(item, dict):
+            item = {key: item[key] for key in _INHERITED_DEBTOR_FIELDS if key in item} | own
+            draft.paths[f"{prefix}.limitation_date"] = where
+        inherited.append(item)
+    draft.fields["liabilities"] = inherited
+
+
+def _interest_claim(
+    obj: dict[str, Any], pointer: str, main: _Draft, catalogue: Catalogue, seen: set[str]
+) -> _Draft:
+    main_fields, main_paths = main.fields, main.paths
+    fields: dict[str, Any] = {
+        "source": "ky",
+        "claimant_id": main_fields["claimant_id"],
+        "category": "UF",
+        "fordringstype": DEFAULT_INTEREST_TYPE,
+    }
+    reference_path = f"{pointer}/reference"
+    paths = {
+        "claimant_id": main_paths["claimant_id"],
+        "source_reference": reference_path,
+        "claimant_reference": reference_path,
+        "main_claim_reference": main_paths["source_reference"],
+        "fordringstype": pointer,
+        "principal": f"{pointer}/principal",
+        "amount": f"{pointer}/amount",
+    }
+    for name in ("art", "notice_date"):  # the main claim's, unless the interest claim says
+        if name in main_fields:
+            fields[name] = main_fields[name]
+            paths[name] = main_paths[name]
+    if isinstance(main_fields.get("source_reference"), str):
+        fields["main_claim_reference"] = main_fields["source_reference"]
+    draft = _Draft(pointer, fields, paths)
+    _check_members(draft, obj, pointer, INTEREST_CLAIM)
+    _take_members(draft, obj, pointer, INTEREST_CLAIM, fields)
+    _identity(draft, obj, seen)
+    paths["category"] = paths["fordringstype"]
+    _period(draft, obj.get("period"), f"{pointer}/period")
+    if "founding_date" not in fields and "period_end_date" in fields:
+        fields["founding_date"] = fields["period_end_date"]
+        paths["founding_date"] = paths["period_end_date"]
+    _inherit_liabilities(main, draft, obj.get("limitationDate"))
+    main_type, own_type = main_fields.get("fordringstype"), fields["fordringstype"]
+    main_kind = catalogue.get(main_type) if isinstance(main_type, str) else None
+    if (
+        main_kind is not None
+        and isinstance(own_type, str)
+        and own_type not in main_kind.related_types
+    ):
+        draft.problem(
+            "related.type_not_allowed",
+            f"a related claim of this type cannot belong to a main claim of type {main_kind.code}",
+            paths["fordringstype"],
+            "fordringstype",
+            value=own_type,
+        )
+    return draft
+
+
+def _not_an_object(pointer: str, what: str) -> _Draft:
+    draft = _Draft(pointer, {"source": "ky"}, {})
+    draft.problem("claim.not_object", f"{what} must be a JSON object", pointer, None)
+    return draft
+
+
+def _interest_drafts(
+    obj: dict[str, Any], main: _Draft, catalogue: Catalogue, seen: set[str]
+) -> list[_Draft]:
+    items = obj.get("interestClaims")
+    where = f"{main.pointer}/interestClaims"
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        main.problem("field.wrong_type", "interestClaims must be an array", where, None)
+        return []
+    if len(items) > MAX_INTEREST_CLAIMS:
+        main.problem(
+            "field.too_many",
+            f"at most {MAX_INTEREST_CLAIMS} interest claims per claim",
+            where,
+            None,
+            value=len(items),
+        )
+        return []
+    drafts = []
+    for position, item in enumerate(items):
+        pointer = f"{where}/{position}"
+        if isinstance(item, dict):
+            drafts.append(_interest_claim(item, pointer, main, catalogue, seen))
+        else:
+            drafts.append(_not_an_object(pointer, "an interest claim"))
+    return drafts
+
+
+def to_candidates(message: KyMessage, context: MappingContext) -> list[ClaimCandidate]:
+    """Map every claim of a KY message, each followed by its interest claims, in message order.
+
+    Never raises for a bad claim: its problems are on its candidate, located in the message.
+    """
+    table = benefits()
+    if message.claimant_id is not None:
+        claimant = (message.claimant_id, "/claimantId")
+    else:
+        claimant = (context.claimant_id, "")  # the deployment's own id, from no member
+    seen: set[str] = set()
+    drafts: list[_Draft] = []
+    for position, obj in enumerate(message.claims):
+        pointer = message.claim_path(position)
+        if not isinstance(obj, dict):
+            drafts.append(_not_an_object(pointer, "a claim"))
+            continue
+        main = _main_claim(obj, pointer, claimant, table, seen)
+        related = _interest_drafts(obj, main, context.catalogue, seen)
+        drafts.append(main)
+        drafts.extend(related)
+    return [draft.candidate(index) for index, draft in enumerate(drafts)]

@@ -1,0 +1,942 @@
+"""The KY adapter: how messages are read and refused, and how each claim is mapped and checked."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import re
+from decimal import ROUND_DOWN, Decimal
+from fractions import Fraction
+from functools import cache
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from adapters.base import MappingContext, MessageContractError, MessageParseError
+from adapters.ky import ADAPTER
+from adapters.ky import benefits as benefits_module
+from adapters.ky.samples import message as sample_message
+from app.domain import catalogue as catalogue_module
+from app.domain.admission import admit
+from app.domain.claim import CanonicalClaim, ClaimCandidate, SourceSystem
+from app.domain.problems import Problem
+from tests.golden import CONTRACTS
+
+CITIZEN_CPR = "1204851236"
+SPOUSE_CPR = "1403861327"
+
+
+@cache
+def catalogue() -> catalogue_module.Catalogue:
+    return catalogue_module.load(CONTRACTS / "psrm" / "catalogue.json")
+
+
+def context(claimant_id: str = "1234") -> MappingContext:
+    return MappingContext(claimant_id=claimant_id, catalogue=catalogue())
+
+
+def a_claim(**changes: Any) -> dict[str, Any]:
+    """A valid kontanthjælp repayment claim; `changes` replace members (None removes one)."""
+    claim: dict[str, Any] = {
+        "reference": "TB-2025-000001",
+        "benefit": "kontanthjaelp",
+        "citizen": {"cpr": CITIZEN_CPR, "name": "Mette Kristensen"},
+        "period": {"from": "2025-03-01", "to": "2025-05-31"},
+        "principal": Decimal("18642.00"),
+        "amount": Decimal("16142.00"),
+        "decisionDate": "2025-08-14",
+        "dueDate": "2025-09-01",
+        "srbDate": "2025-09-15",
+        "noticeDate": "2025-10-06",
+        "description": "Tilbagebetaling af kontanthjælp marts-maj 2025",
+    }
+    for key, value in changes.items():
+        if value is None:
+            claim.pop(key, None)
+        else:
+            claim[key] = value
+    return claim
+
+
+def an_interest_claim(**changes: Any) -> dict[str, Any]:
+    """A valid REOPKOM interest claim for `a_claim()`."""
+    interest: dict[str, Any] = {
+        "reference": "TB-2025-000001-R1",
+        "period": {"from": "2025-09-16", "to": "2025-12-31"},
+        "principal": "412.35",
+        "amount": "412.35",
+        "dueDate": "2026-01-01",
+        "srbDate": "2026-01-15",
+    }
+    interest.update(changes)
+    return interest
+
+
+def a_message(*claims: Any, **changes: Any) -> dict[str, Any]:
+    """A message holding `claims` (one valid claim when none are given)."""
+    body: dict[str, Any] = {
+        "messageId": "KY-TEST-000001",
+        "sentAt": "2026-03-02T08:15:04+01:00",
+        "claims": list(claims) or [a_claim()],
+    }
+    body.update(changes)
+    return body
+
+
+def encode(body: Any) -> bytes:
+    """Encode a message as KY would, writing every Decimal as a JSON number digit for digit."""
+    numbers: dict[str, str] = {}
+
+    def hide(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            token = f"@number{len(numbers)}@"
+            numbers[token] = str(value)
+            return token
+        if isinstance(value, dict):
+            return {key: hide(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [hide(item) for item in value]
+        return value
+
+    text = json.dumps(hide(body), ensure_ascii=False)
+    return re.sub(r'"(@number\d+@)"', lambda m: numbers[m.group(1)], text).encode("utf-8")
+
+
+def candidates(body: Any, claimant_id: str = "1234") -> list[ClaimCandidate]:
+    return ADAPTER.to_candidates(ADAPTER.parse(encode(body)), context(claimant_id))
+
+
+def admitted(body: Any) -> list[tuple[CanonicalClaim | None, list[Problem]]]:
+    return [admit(candidate, catalogue()) for candidate in candidates(body)]
+
+
+def only_claim(body: Any) -> CanonicalClaim:
+    results = admitted(body)
+    assert len(results) == 1
+    claim, problems = results[0]
+    assert problems == []
+    assert claim is not None
+    return claim
+
+
+def refusal(raw: bytes) -> MessageParseError | MessageContractError:
+    with pytest.raises((MessageParseError, MessageContractError)) as caught:
+        ADAPTER.parse(raw)
+    error = caught.value
+    assert isinstance(error, MessageParseError | MessageContractError)
+    return error
+
+
+# --- reading the message ----------------------------------------------------------------------
+
+
+def test_a_valid_message_keeps_its_envelope() -> None:
+    message = ADAPTER.parse(encode(a_message(claimantId="1742")))
+
+    assert ADAPTER.message_id(message) == "KY-TEST-000001"
+    assert message.sent_at == dt.datetime(2026, 3, 2, 7, 15, 4, tzinfo=dt.UTC)
+    assert message.claimant_id == "1742"
+    assert ADAPTER.media_types == ("application/json",)
+    assert ADAPTER.source is SourceSystem.KY
+
+
+def test_a_byte_order_mark_is_tolerated() -> None:
+    message = ADAPTER.parse(b"\xef\xbb\xbf" + encode(a_message()))
+
+    assert message.message_id == "KY-TEST-000001"
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        (b"", "json.empty"),
+        (b"  \n ", "json.empty"),
+        ('{"messageId": "Sørensen"}'.encode("latin-1"), "json.encoding"),
+        (encode(a_message()).decode().encode("utf-16"), "json.encoding"),
+        (b'{"messageId": "A", "claims": [', "json.malformed"),
+        (b"{'messageId': 'A'}", "json.malformed"),
+        (b'{"messageId": "A", "messageId": "B", "claims": []}', "json.duplicate_member"),
+        (b'{"messageId": "A", "claims": [{"amount": NaN}]}', "json.malformed"),
+        (b'{"messageId": "A", "claims": [{"amount": Infinity}]}', "json.malformed"),
+        (b"[" * 100_000 + b"]" * 100_000, "json.malformed"),
+        (b'{"messageId": "A", "claims": [{"description": "\\ud800"}]}', "json.encoding"),
+    ],
+    ids=[
+        "empty",
+        "blank",
+        "latin-1",
+        "utf-16",
+        "truncated",
+        "single quotes",
+        "duplicate member",
+        "NaN",
+        "Infinity",
+        "deeply nested",
+        "lone surrogate",
+    ],
+)
+def test_bytes_that_are_not_utf8_json_are_malformed(raw: bytes, code: str) -> None:
+    error = refusal(raw)
+
+    assert isinstance(error, MessageParseError)
+    assert [p.code for p in error.problems] == [code]
+
+
+def test_a_syntax_error_says_where_it_is() -> None:
+    error = refusal(b'{\n  "messageId": "A",\n  "claims": [}\n')
+
+    assert error.problems[0].source_path == "line 3, column 14"
+
+
+@pytest.mark.parametrize("top", [[], "claims", 3, None, True])
+def test_json_that_is_not_an_object_breaks_the_contract(top: Any) -> None:
+    error = refusal(encode(top))
+
+    assert isinstance(error, MessageContractError)
+    assert [(p.code, p.source_path) for p in error.problems] == [("message.not_object", "")]
+
+
+@pytest.mark.parametrize(
+    ("changes", "code", "path"),
+    [
+        ({"messageId": None}, "field.missing", "/messageId"),
+        ({"messageId": ""}, "message_id.invalid", "/messageId"),
+        ({"messageId": 42}, "message_id.invalid", "/messageId"),
+        ({"messageId": "KY 42"}, "message_id.invalid", "/messageId"),
+        ({"messageId": "x" * 65}, "message_id.invalid", "/messageId"),
+        ({"messageId": f"KY-{CITIZEN_CPR}"}, "message_id.personal_data", "/messageId"),
+        ({"sentAt": "2026-03-02"}, "date_time.invalid", "/sentAt"),
+        ({"sentAt": "2026-03-02T08:15:04"}, "date_time.invalid", "/sentAt"),
+        ({"sentAt": "2026-02-30T08:15:04Z"}, "date_time.invalid", "/sentAt"),
+        ({"claimantId": "123"}, "claimant_id.invalid", "/claimantId"),
+        ({"claimantId": 1234}, "claimant_id.invalid", "/claimantId"),
+        ({"sender": "KY"}, "field.unknown", "/sender"),
+        ({"claims": None}, "field.wrong_type", "/claims"),
+        ({"claims": {"0": a_claim()}}, "field.wrong_type", "/claims"),
+        ({"claims": []}, "claims.empty", "/claims"),
+        ({"claim": a_claim()}, "message.claims_and_claim", "/claim"),
+    ],
+)
+def test_an_envelope_that_breaks_the_contract_refuses_the_message(
+    changes: dict[str, Any], code: str, path: str
+) -> None:
+    body = a_message()
+    for key, value in changes.items():
+        if value is None and key == "messageId":
+            del body[key]
+        else:
+            body[key] = value
+
+    error = refusal(encode(body))
+
+    assert isinstance(error, MessageContractError)
+    assert [(p.code, p.source_path) for p in error.problems] == [(code, path)]
+
+
+def test_a_message_without_claims_is_refused() -> None:
+    body = a_message()
+    del body["claims"]
+
+    error = refusal(encode(body))
+
+    assert [(p.code, p.source_path) for p in error.problems] == [("field.missing", "/claims")]
+
+
+def test_more_than_ten_thousand_claims_are_refused() -> None:
+    body = a_message(*[a_claim(reference=f"TB-{i}") for i in range(10_001)])
+
+    error = refusal(encode(body))
+
+    assert [(p.code, p.value) for p in error.problems] == [("claims.too_many", "10001")]
+
+
+def test_ten_thousand_claims_are_taken() -> None:
+    message = ADAPTER.parse(sample_message(10_000, message_id="KY-MAX"))
+
+    assert len(message.claims) == 10_000
+
+
+def test_every_envelope_breach_is_listed_at_once() -> None:
+    body = {"sender": "KY", "claimantId": "12", "claims": "none"}
+
+    error = refusal(encode(body))
+
+    assert sorted(p.source_path or "" for p in error.problems) == [
+        "/claimantId",
+        "/claims",
+        "/messageId",
+        "/sender",
+    ]
+
+
+def test_an_envelope_refusal_never_repeats_a_cpr_number() -> None:
+    body = a_message(messageId=f"KY-{CITIZEN_CPR}", claimantId=CITIZEN_CPR)
+    body[CITIZEN_CPR] = "x"
+
+    error = refusal(encode(body))
+
+    assert len(error.problems) == 3
+    assert CITIZEN_CPR not in repr(error.problems) + str(error)
+
+
+# --- mapping a claim --------------------------------------------------------------------------
+
+
+def test_a_claim_maps_to_the_canonical_claim() -> None:
+    claim = only_claim(a_message())
+
+    assert claim.source is SourceSystem.KY
+    assert claim.source_reference == "TB-2025-000001"
+    assert claim.claimant_reference == "KY-TB-2025-000001"
+    assert claim.claimant_id == "1234"
+    assert claim.fordringstype == "KTTIBAK"
+    assert claim.legal_basis == "aktivloven § 91"
+    assert claim.category.value == "HF"
+    assert claim.business_area == "socialret"
+    assert (claim.principal, claim.amount) == (Decimal("18642.00"), Decimal("16142.00"))
+    assert (claim.period_start_date, claim.period_end_date) == (
+        dt.date(2025, 3, 1),
+        dt.date(2025, 5, 31),
+    )
+    assert claim.decision_date == claim.founding_date == dt.date(2025, 8, 14)
+    assert (claim.due_date, claim.srb_date, claim.notice_date) == (
+        dt.date(2025, 9, 1),
+        dt.date(2025, 9, 15),
+        dt.date(2025, 10, 6),
+    )
+    [liability] = claim.liabilities
+    assert (liability.debtor_kind.value, liability.debtor_id, liability.debtor_name) == (
+        "CPR",
+        CITIZEN_CPR,
+        "Mette Kristensen",
+    )
+    # KTTIBAK lapses three years after the benefit period ends.
+    assert liability.limitation_date == dt.date(2028, 5, 31)
+
+
+def test_the_candidate_locates_every_field_in_the_message() -> None:
+    [candidate] = candidates(a_message())
+
+    assert candidate.index == 0
+    assert candidate.source_path == "/claims/0"
+    assert candidate.source_reference == "TB-2025-000001"
+    assert candidate.field_paths["amount"] == "/claims/0/amount"
+    assert candidate.field_paths["srb_date"] == "/claims/0/srbDate"
+    assert candidate.field_paths["period_end_date"] == "/claims/0/period/to"
+    assert candidate.field_paths["liabilities.0.debtor_id"] == "/claims/0/citizen/cpr"
+    assert candidate.field_paths["fordringstype"] == "/claims/0/benefit"
+    assert "business_area" not in candidate.fields
+
+
+def test_money_is_never_a_float() -> None:
+    [candidate] = candidates(a_message(a_claim(principal=Decimal("0.10"), amount=7)))
+
+    assert candidate.fields["principal"] == Decimal("0.10")
+    assert isinstance(candidate.fields["principal"], Decimal)
+    assert candidate.fields["amount"] == Decimal(7)
+    assert isinstance(candidate.fields["amount"], Decimal)
+
+
+def test_a_single_claim_may_be_sent_as_claim() -> None:
+    body = a_message()
+    body["claim"] = body.pop("claims")[0]
+
+    [candidate] = candidates(body)
+
+    assert candidate.source_path == "/claim"
+    assert candidate.field_paths["amount"] == "/claim/amount"
+    assert admit(candidate, catalogue())[0] is not None
+
+
+def test_the_claimant_id_comes_from_the_message_or_the_deployment() -> None:
+    assert only_claim(a_message(claimantId="1742")).claimant_id == "1742"
+    assert candidates(a_message(), claimant_id="4321")[0].fields["claimant_id"] == "4321"
+
+
+def test_a_cpr_number_may_carry_a_dash() -> None:
+    claim = only_claim(a_message(a_claim(citizen={"cpr": "120485-1236"})))
+
+    assert claim.liabilities[0].debtor_id == CITIZEN_CPR
+
+
+def test_amounts_may_be_sent_as_text() -> None:
+    claim = only_claim(a_message(a_claim(principal="18642.5", amount="0")))
+
+    assert (claim.principal, claim.amount) == (Decimal("18642.50"), Decimal("0.00"))
+
+
+def test_optional_members_may_be_null() -> None:
+    nulls = {"noticeDate", "currency", "notes", "documents", "coDebtors", "legalBasis", "art"}
+    body = a_message(a_claim())
+    body["claims"][0].update(dict.fromkeys(nulls))
+    body["claims"][0]["citizen"]["name"] = None
+    body["sentAt"] = None
+    body["claimantId"] = None
+
+    claim = only_claim(body)
+
+    assert claim.notice_date is None
+    assert claim.legal_basis == "aktivloven § 91"
+    assert claim.liabilities[0].debtor_name is None
+
+
+@pytest.mark.parametrize(
+    ("benefit", "fordringstype"),
+    [("kontanthjaelp", "KTTIBAK"), ("boligindskud", "KTNEBOF"), ("enkeltydelse", "KTTIBAK")],
+)
+def test_the_benefit_decides_the_fordringstype(benefit: str, fordringstype: str) -> None:
+    assert only_claim(a_message(a_claim(benefit=benefit))).fordringstype == fordringstype
+
+
+def test_an_explicit_fordringstype_and_legal_basis_override_the_benefit() -> None:
+    claim = only_claim(
+        a_message(a_claim(benefit="boligindskud", fordringstype="KTTIBAK", legalBasis="§ 93"))
+    )
+
+    assert (claim.fordringstype, claim.legal_basis) == ("KTTIBAK", "§ 93")
+
+
+def test_benefit_andet_needs_an_explicit_fordringstype() -> None:
+    [(claim, problems)] = admitted(a_message(a_claim(benefit="andet")))
+
+    assert claim is None
+    assert ("field.missing", "/claims/0/fordringstype") in [
+        (p.code, p.source_path) for p in problems
+    ]
+    assert (
+        only_claim(a_message(a_claim(benefit="andet", fordringstype="KTTIBAK"))).legal_basis is None
+    )
+
+
+def test_an_explicit_claimant_reference_and_founding_date_are_kept() -> None:
+    claim = only_claim(
+        a_message(a_claim(claimantReference="KOMMUNE-4471", foundingDate="2025-07-01"))
+    )
+
+    assert claim.claimant_reference == "KOMMUNE-4471"
+    assert claim.founding_date == dt.date(2025, 7, 1)
+
+
+def test_co_debtors_are_jointly_liable_with_their_own_dates() -> None:
+    citizen = {"cpr": CITIZEN_CPR, "limitationDate": "2029-01-31"}
+    spouse = {"cpr": SPOUSE_CPR, "name": "Kasper Nielsen", "inEstate": True}
+
+    claim = only_claim(a_message(a_claim(citizen=citizen, coDebtors=[spouse])))
+
+    assert [(item.debtor_id, item.in_estate) for item in claim.liabilities] == [
+        (CITIZEN_CPR, False),
+        (SPOUSE_CPR, True),
+    ]
+    assert [item.limitation_date for item in claim.liabilities] == [
+        dt.date(2029, 1, 31),
+        dt.date(2028, 5, 31),
+    ]
+
+
+def test_notes_documents_and_interest_choice_are_carried() -> None:
+    claim = only_claim(
+        a_message(
+            a_claim(
+                notes=["Afdrag aftalt."],
+                documents=[{"reference": "DOK-1", "title": "Afgørelse"}, {"reference": "DOK-2"}],
+                interestChoice={"rule": "002", "rateCode": "99", "extraRate": "1.5"},
+            )
+        )
+    )
+
+    assert claim.notes == ["Afdrag aftalt."]
+    assert [(d.reference, d.title) for d in claim.documents] == [
+        ("DOK-1", "Afgørelse"),
+        ("DOK-2", None),
+    ]
+    assert claim.interest is not None
+    assert (claim.interest.rule, claim.interest.rate_code) == ("002", "99")
+    assert claim.interest.extra_rate == Decimal("1.5")
+
+
+# --- interest claims --------------------------------------------------------------------------
+
+
+def test_interest_claims_follow_their_main_claim_as_related_claims() -> None:
+    main = a_claim(
+        coDebtors=[{"cpr": SPOUSE_CPR, "limitationDate": "2030-01-01"}],
+        interestClaims=[
+            an_interest_claim(),
+            an_interest_claim(reference="R2", noticeDate="2026-02-01"),
+        ],
+    )
+    body = a_message(main, a_claim(reference="TB-2"))
+
+    found = candidates(body)
+    results = [admit(candidate, catalogue()) for candidate in found]
+
+    assert [(c.index, c.source_path) for c in found] == [
+        (0, "/claims/0"),
+        (1, "/claims/0/interestClaims/0"),
+        (2, "/claims/0/interestClaims/1"),
+        (3, "/claims/1"),
+    ]
+    assert all(problems == [] for _, problems in results)
+    interest, second = results[1][0], results[2][0]
+    assert interest is not None
+    assert second is not None
+    assert (interest.category.value, interest.main_claim_reference) == ("UF", "TB-2025-000001")
+    assert (interest.fordringstype, interest.business_area) == ("REOPKOM", "renter")
+    assert interest.claimant_reference == "KY-TB-2025-000001-R1"
+    assert interest.founding_date == dt.date(2025, 12, 31)
+    assert interest.notice_date == dt.date(2025, 10, 6)
+    assert second.notice_date == dt.date(2026, 2, 1)
+    # Same debtors, but limitation from the interest claim's own type (REOPKOM: due + 3 years).
+    assert [(item.debtor_id, item.limitation_date) for item in interest.liabilities] == [
+        (CITIZEN_CPR, dt.date(2029, 1, 1)),
+        (SPOUSE_CPR, dt.date(2029, 1, 1)),
+    ]
+
+
+def test_an_interest_claim_may_state_its_limitation_date() -> None:
+    body = a_message(a_claim(interestClaims=[an_interest_claim(limitationDate="2029-06-30")]))
+
+    interest = admitted(body)[1][0]
+
+    assert interest is not None
+    assert interest.liabilities[0].limitation_date == dt.date(2029, 6, 30)
+
+
+def test_an_interest_type_the_main_type_does_not_allow_is_rejected() -> None:
+    body = a_message(a_claim(interestClaims=[an_interest_claim(fordringstype="GEDAINS")]))
+
+    (main, _), (interest, problems) = admitted(body)
+
+    assert main is not None
+    assert interest is None
+    assert [(p.code, p.source_path, p.value) for p in problems] == [
+        ("related.type_not_allowed", "/claims/0/interestClaims/0/fordringstype", "GEDAINS")
+    ]
+
+
+# --- problems inside one claim ----------------------------------------------------------------
+
+
+def _without(member: str) -> dict[str, Any]:
+    claim = a_claim()
+    del claim[member]
+    return claim
+
+
+def _citizen(**changes: Any) -> dict[str, Any]:
+    return a_claim(citizen={"cpr": CITIZEN_CPR, **changes})
+
+
+CLAIM_PROBLEMS: list[tuple[str, dict[str, Any], str, str]] = [
+    *[
+        (f"no {member}", _without(member), "field.missing", f"/claims/1/{member}")
+        for member in (
+            "reference",
+            "benefit",
+            "citizen",
+            "period",
+            "principal",
+            "amount",
+            "decisionDate",
+            "dueDate",
+            "srbDate",
+            "description",
+        )
+    ],
+    ("null srbDate", {**a_claim(), "srbDate": None}, "field.missing", "/claims/1/srbDate"),
+    ("unknown member", a_claim(colour="red"), "field.unknown", "/claims/1/colour"),
+    ("unknown benefit", a_claim(benefit="boligstoette"), "benefit.unknown", "/claims/1/benefit"),
+    ("benefit not text", a_claim(benefit=7), "benefit.unknown", "/claims/1/benefit"),
+    ("reference too long", a_claim(reference="R" * 34), "reference.invalid", "/claims/1/reference"),
+    ("reference with space", a_claim(reference="TB 1"), "reference.invalid", "/claims/1/reference"),
+    ("reference a number", a_claim(reference=17), "reference.invalid", "/claims/1/reference"),
+    (
+        "reference with CPR",
+        a_claim(reference=f"TB-{CITIZEN_CPR}"),
+        "reference.personal_data",
+        "/claims/1/reference",
+    ),
+    ("citizen not object", a_claim(citizen=CITIZEN_CPR), "field.wrong_type", "/claims/1/citizen"),
+    (
+        "citizen without cpr",
+        a_claim(citizen={"name": "X"}),
+        "field.missing",
+        "/claims/1/citizen/cpr",
+    ),
+    ("cpr a number", _citizen(cpr=1204851236), "field.wrong_type", "/claims/1/citizen/cpr"),
+    ("cpr bad date", _citizen(cpr="3102851236"), "cpr.invalid", "/claims/1/citizen/cpr"),
+    ("cpr with spaces", _citizen(cpr="120485 1236"), "cpr.invalid", "/claims/1/citizen/cpr"),
+    ("cpr too short", _citizen(cpr="120485123"), "cpr.invalid", "/claims/1/citizen/cpr"),
+    ("unknown debtor member", _citizen(address="X"), "field.unknown", "/claims/1/citizen/address"),
+    ("empty name", _citizen(name=""), "field.empty", "/claims/1/citizen/name"),
+    ("inEstate text", _citizen(inEstate="yes"), "field.wrong_type", "/claims/1/citizen/inEstate"),
+    (
+        "bad limitationDate",
+        _citizen(limitationDate="31.12.2028"),
+        "date.invalid",
+        "/claims/1/citizen/limitationDate",
+    ),
+    (
+        "judgment and settlement",
+        _citizen(judgmentDate="2024-01-01", settlementDate="2024-02-01"),
+        "liability.judgment_and_settlement",
+        "/claims/1/citizen/settlementDate",
+    ),
+    (
+        "coDebtors object",
+        a_claim(coDebtors={"cpr": SPOUSE_CPR}),
+        "field.wrong_type",
+        "/claims/1/coDebtors",
+    ),
+    (
+        "coDebtor a string",
+        a_claim(coDebtors=[SPOUSE_CPR]),
+        "field.wrong_type",
+        "/claims/1/coDebtors/0",
+    ),
+    (
+        "coDebtor bad cpr",
+        a_claim(coDebtors=[{"cpr": "0000000000"}]),
+        "cpr.invalid",
+        "/claims/1/coDebtors/0/cpr",
+    ),
+    (
+        "same debtor twice",
+        a_claim(coDebtors=[{"cpr": CITIZEN_CPR}]),
+        "liability.duplicate_debtor",
+        "/claims/1/coDebtors",
+    ),
+    ("period a string", a_claim(period="2025"), "field.wrong_type", "/claims/1/period"),
+    (
+        "period without to",
+        a_claim(period={"from": "2025-01-01"}),
+        "field.missing",
+        "/claims/1/period/to",
+    ),
+    (
+        "period reversed",
+        a_claim(period={"from": "2025-06-01", "to": "2025-05-31"}),
+        "period.reversed",
+        "/claims/1/period/from",
+    ),
+    ("principal true", a_claim(principal=True), "amount.not_decimal", "/claims/1/principal"),
+    ("amount with comma", a_claim(amount="16142,00"), "amount.invalid", "/claims/1/amount"),
+    ("amount with exponent", a_claim(amount="1.6e4"), "amount.invalid", "/claims/1/amount"),
+    ("amount negative", a_claim(amount=Decimal("-1")), "amount.negative", "/claims/1/amount"),
+    (
+        "amount 3 decimals",
+        a_claim(amount=Decimal("1.005")),
+        "amount.too_many_decimals",
+        "/claims/1/amount",
+    ),
+    (
+        "amount too large",
+        a_claim(amount=Decimal("100000000")),
+        "amount.too_large",
+        "/claims/1/amount",
+    ),
+    (
+        "amount over principal",
+        a_claim(amount=Decimal("20000")),
+        "amount.exceeds_principal",
+        "/claims/1/amount",
+    ),
+    ("currency EUR", a_claim(currency="EUR"), "field.not_allowed", "/claims/1/currency"),
+    ("art unknown", a_claim(art="INKA"), "field.not_allowed", "/claims/1/art"),
+    ("art MODR", a_claim(art="MODR"), "art.not_allowed", "/claims/1/art"),
+    (
+        "fordringstype lower",
+        a_claim(fordringstype="kttibak"),
+        "field.bad_format",
+        "/claims/1/fordringstype",
+    ),
+    (
+        "fordringstype unknown",
+        a_claim(fordringstype="KTZZZZZ"),
+        "fordringstype.unknown",
+        "/claims/1/fordringstype",
+    ),
+    (
+        "related type as main",
+        a_claim(fordringstype="REOPKOM"),
+        "category.mismatch",
+        "/claims/1/fordringstype",
+    ),
+    ("date with slashes", a_claim(dueDate="2025/09/01"), "date.invalid", "/claims/1/dueDate"),
+    ("date compact", a_claim(dueDate="20250901"), "date.invalid", "/claims/1/dueDate"),
+    ("date impossible", a_claim(dueDate="2025-02-30"), "date.invalid", "/claims/1/dueDate"),
+    ("date a number", a_claim(noticeDate=20251006), "date.invalid", "/claims/1/noticeDate"),
+    ("srb before due", a_claim(srbDate="2025-08-31"), "srb.before_due_date", "/claims/1/srbDate"),
+    ("description empty", a_claim(description=""), "field.empty", "/claims/1/description"),
+    ("description a number", a_claim(description=5), "field.wrong_type", "/claims/1/description"),
+    (
+        "description too long",
+        a_claim(description="x" * 101),
+        "field.too_long",
+        "/claims/1/description",
+    ),
+    (
+        "description with CPR",
+        a_claim(description=f"Samlever {SPOUSE_CPR}"),
+        "text.personal_data",
+        "/claims/1/description",
+    ),
+    ("legalBasis empty", a_claim(legalBasis=""), "field.empty", "/claims/1/legalBasis"),
+    (
+        "claimantReference too long",
+        a_claim(claimantReference="K" * 37),
+        "field.too_long",
+        "/claims/1/claimantReference",
+    ),
+    (
+        "claimantReference with CPR",
+        a_claim(claimantReference=f"K-{SPOUSE_CPR}"),
+        "text.personal_data",
+        "/claims/1/claimantReference",
+    ),
+    ("notes a string", a_claim(notes="note"), "field.wrong_type", "/claims/1/notes"),
+    ("note empty", a_claim(notes=["ok", ""]), "field.empty", "/claims/1/notes/1"),
+    ("note a number", a_claim(notes=[3]), "field.wrong_type", "/claims/1/notes/0"),
+    (
+        "document without reference",
+        a_claim(documents=[{"title": "T"}]),
+        "field.missing",
+        "/claims/1/documents/0/reference",
+    ),
+    (
+        "document unknown member",
+        a_claim(documents=[{"reference": "D", "url": "x"}]),
+        "field.unknown",
+        "/claims/1/documents/0/url",
+    ),
+    ("document a string", a_claim(documents=["D"]), "field.wrong_type", "/claims/1/documents/0"),
+    (
+        "interestChoice bad rule",
+        a_claim(interestChoice={"rule": "003", "rateCode": "98"}),
+        "field.not_allowed",
+        "/claims/1/interestChoice/rule",
+    ),
+    (
+        "interestChoice without rateCode",
+        a_claim(interestChoice={"rule": "001"}),
+        "field.missing",
+        "/claims/1/interestChoice/rateCode",
+    ),
+    (
+        "interestClaims object",
+        a_claim(interestClaims={}),
+        "field.wrong_type",
+        "/claims/1/interestClaims",
+    ),
+    (
+        "too many interest claims",
+        a_claim(interestClaims=[an_interest_claim(reference=f"R{i}") for i in range(21)]),
+        "field.too_many",
+        "/claims/1/interestClaims",
+    ),
+    (
+        "duplicate reference",
+        a_claim(reference="TB-0"),
+        "reference.duplicate",
+        "/claims/1/reference",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("claim", "code", "path"),
+    [case[1:] for case in CLAIM_PROBLEMS],
+    ids=[case[0] for case in CLAIM_PROBLEMS],
+)
+def test_a_problem_in_one_claim_rejects_that_claim_only(
+    claim: dict[str, Any], code: str, path: str
+) -> None:
+    body = a_message(a_claim(reference="TB-0"), claim, a_claim(reference="TB-2"))
+
+    results = admitted(body)
+
+    assert results[0][0] is not None
+    assert results[-1][0] is not None
+    rejected, problems = results[1]
+    assert rejected is None
+    assert (code, path) in [(p.code, p.source_path) for p in problems]
+
+
+@pytest.mark.parametrize(
+    ("interest", "code", "path"),
+    [
+        (
+            an_interest_claim(reference=None),
+            "field.missing",
+            "/claims/0/interestClaims/0/reference",
+        ),
+        (
+            an_interest_claim(srbDate="1.1.2026"),
+            "date.invalid",
+            "/claims/0/interestClaims/0/srbDate",
+        ),
+        (an_interest_claim(rate="8"), "field.unknown", "/claims/0/interestClaims/0/rate"),
+        (
+            an_interest_claim(reference="TB-2025-000001"),
+            "reference.duplicate",
+            "/claims/0/interestClaims/0/reference",
+        ),
+        (
+            an_interest_claim(amount="500"),
+            "amount.exceeds_principal",
+            "/claims/0/interestClaims/0/amount",
+        ),
+        (
+            an_interest_claim(limitationDate="2029"),
+            "date.invalid",
+            "/claims/0/interestClaims/0/limitationDate",
+        ),
+        ("R1", "claim.not_object", "/claims/0/interestClaims/0"),
+    ],
+)
+def test_a_problem_in_an_interest_claim_rejects_only_that_interest_claim(
+    interest: Any, code: str, path: str
+) -> None:
+    body = a_message(a_claim(interestClaims=[interest]))
+
+    (main, _), (related, problems) = admitted(body)
+
+    assert main is not None
+    assert related is None
+    assert (code, path) in [(p.code, p.source_path) for p in problems]
+
+
+def test_a_claim_that_is_not_an_object_is_rejected_alone() -> None:
+    body = a_message(a_claim(), None, a_claim(reference="TB-2"))
+
+    results = admitted(body)
+
+    assert [claim is not None for claim, _ in results] == [True, False, True]
+    assert results[1][1][0].code == "claim.not_object"
+    assert results[1][1][0].source_path == "/claims/1"
+
+
+def test_an_interest_claim_of_a_main_claim_without_reference_points_at_that_gap() -> None:
+    body = a_message(a_claim(reference=None, interestClaims=[an_interest_claim()]))
+
+    (_, _), (interest, problems) = admitted(body)
+
+    assert interest is None
+    assert ("related.main_claim_missing", "/claims/0/reference") in [
+        (p.code, p.source_path) for p in problems
+    ]
+
+
+def test_no_problem_ever_repeats_a_cpr_number_or_a_name() -> None:
+    cpr_places = [
+        a_claim(reference=f"TB-{SPOUSE_CPR}"),
+        a_claim(reference="TB-2", description=f"Samlever {SPOUSE_CPR}"),
+        a_claim(reference="TB-3", claimantReference=f"K{SPOUSE_CPR}"),
+        a_claim(reference="TB-4", notes=[f"cpr {SPOUSE_CPR}", ""]),
+        a_claim(reference="TB-5", citizen={"cpr": f"{SPOUSE_CPR}9", "name": ""}),
+        a_claim(reference="TB-6", citizen={"cpr": SPOUSE_CPR, SPOUSE_CPR: "x", "name": 7}),
+        a_claim(reference="TB-7", benefit=SPOUSE_CPR, dueDate=SPOUSE_CPR, amount=SPOUSE_CPR),
+        a_claim(reference="TB-8", coDebtors=[{"cpr": SPOUSE_CPR}, {"cpr": SPOUSE_CPR}]),
+        a_claim(reference="TB-9", citizen={"cpr": "3102851236", "name": "Mette Kristensen"}),
+    ]
+
+    results = admitted(a_message(*cpr_places))
+
+    problems = [p for _, found in results for p in found]
+    assert len(problems) >= len(cpr_places)
+    assert all(claim is None for claim, _ in results)
+    text = json.dumps([p.as_dict() for p in problems], ensure_ascii=False)
+    for secret in (SPOUSE_CPR, "3102851236", "Mette Kristensen"):
+        assert secret not in text
+
+
+# --- properties -------------------------------------------------------------------------------
+
+AMOUNTS = st.decimals(min_value=0, max_value=Decimal("99999999.99"), places=2)
+
+
+@given(principal=AMOUNTS, share=st.fractions(min_value=0, max_value=1), as_text=st.booleans())
+def test_amounts_survive_exactly(principal: Decimal, share: Fraction, as_text: bool) -> None:
+    amount = (principal * share.numerator / share.denominator).quantize(
+        Decimal("0.01"), rounding=ROUND_DOWN
+    )
+    sent = (str(principal), str(amount)) if as_text else (principal, amount)
+
+    claim = only_claim(a_message(a_claim(principal=sent[0], amount=sent[1])))
+
+    assert (claim.principal, claim.amount) == (principal, amount)
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.decimals(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12)
+    | st.sampled_from([CITIZEN_CPR, "2025-13-01", "1.005", "-3", "KTTIBAK"]),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+MEMBERS = st.sampled_from(
+    [
+        *sorted(a_claim()),
+        *("coDebtors", "interestClaims", "documents", "notes", "interestChoice", "art", "x"),
+    ]
+)
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(changes=st.dictionaries(MEMBERS, JSON_VALUES, min_size=1, max_size=4))
+def test_any_garbage_in_a_claim_stays_in_that_claim(changes: dict[str, Any]) -> None:
+    assume(changes.get("reference") != "TB-2")
+    broken = copy.deepcopy(a_claim(reference="TB-0"))
+    broken.update(changes)
+    body = a_message(broken, a_claim(reference="TB-2"))
+
+    found = candidates(body)
+    results = [admit(candidate, catalogue()) for candidate in found]
+
+    assert found[-1].source_path == "/claims/1"
+    assert results[-1][0] is not None
+    text = json.dumps([p.as_dict() for _, problems in results for p in problems])
+    assert CITIZEN_CPR not in text
+    for claim, problems in results:
+        assert (claim is None) == bool(problems)
+        assert all((p.source_path or "").startswith("/claims/") for p in problems)
+
+
+# --- data and samples -------------------------------------------------------------------------
+
+
+def test_every_benefit_maps_to_a_catalogued_type_or_asks_for_one() -> None:
+    table = benefits_module.benefits()
+
+    assert {"kontanthjaelp", "boligindskud", "andet"} <= table.keys()
+    for benefit in table.values():
+        if benefit.fordringstype is None:
+            assert benefit.code == "andet"
+        else:
+            assert catalogue().get(benefit.fordringstype) is not None, benefit.code
+
+
+def test_a_benefit_table_with_a_code_twice_is_refused() -> None:
+    entry = {"code": "x", "name": "X", "fordringstype": "KTTIBAK", "legalBasis": None}
+
+    with pytest.raises(ValueError, match="twice"):
+        benefits_module.from_dict({"benefits": [entry, entry]})
+
+
+def test_samples_are_valid_and_distinct_across_messages() -> None:
+    first = ADAPTER.to_candidates(ADAPTER.parse(sample_message(300, message_id="S-1")), context())
+    second = ADAPTER.to_candidates(ADAPTER.parse(sample_message(300, message_id="S-2")), context())
+
+    results = [admit(candidate, catalogue()) for candidate in first]
+    assert all(claim is not None for claim, _ in results)
+    references = [c.source_reference for c in first]
+    assert len(set(references)) == 300
+    assert not set(references) & {c.source_reference for c in second}
