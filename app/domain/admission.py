@@ -12,7 +12,14 @@ from dataclasses import replace
 from typing import Any
 
 from app.domain.catalogue import Catalogue, derive_limitation_date
-from app.domain.claim import CanonicalClaim, ClaimCandidate, ClaimCategory, locate, validate
+from app.domain.claim import (
+    TYPE_CODE,
+    CanonicalClaim,
+    ClaimCandidate,
+    ClaimCategory,
+    locate,
+    validate,
+)
 from app.domain.problems import Problem
 
 _DATE_FIELDS = (
@@ -43,7 +50,8 @@ def complete(candidate: ClaimCandidate, catalogue: Catalogue) -> ClaimCandidate:
     kind = catalogue.get(code) if isinstance(code, str) else None
     problems = list(candidate.problems)
     if kind is None:
-        if isinstance(code, str) and code:
+        # A code of the wrong shape is reported by the model (field.bad_format), not here.
+        if isinstance(code, str) and TYPE_CODE.fullmatch(code):
             problems.append(
                 Problem(
                     code="fordringstype.unknown",

@@ -61,7 +61,7 @@ class ClaimCategory(StrEnum):
 MAX_PRINCIPAL = Decimal("99999999.99")  # 8 integer digits and 2 decimals, as PSRM's portal
 DESCRIPTION_MAX = 100
 CLAIMANT_REFERENCE_MAX = 36
-_TYPE_CODE = re.compile(r"[A-ZÆØÅ0-9]{7}")
+TYPE_CODE = re.compile(r"[A-ZÆØÅ0-9]{7}")
 _CLAIMANT_ID = re.compile(r"\d{4}")
 _REFERENCE = re.compile(r"[A-Za-z0-9ÆØÅæøå._:/\-]+")
 
@@ -77,13 +77,14 @@ def _money(value: Any) -> Decimal:
         raise PydanticCustomError("amount.invalid", "not a decimal amount") from exc
     if not amount.is_finite():
         raise PydanticCustomError("amount.invalid", "not a decimal amount")
-    exponent = amount.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -2 and amount != amount.quantize(Decimal("0.01")):
-        raise PydanticCustomError("amount.too_many_decimals", "at most two decimals (øre)")
+    # Size first: quantizing a number of more than 28 digits is itself an error.
     if amount < 0:
         raise PydanticCustomError("amount.negative", "must not be negative")
     if amount > MAX_PRINCIPAL:
         raise PydanticCustomError("amount.too_large", "at most 8 integer digits")
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -2 and amount != amount.quantize(Decimal("0.01")):
+        raise PydanticCustomError("amount.too_many_decimals", "at most two decimals (øre)")
     return amount.quantize(Decimal("0.01"))
 
 
@@ -201,7 +202,7 @@ class CanonicalClaim(BaseModel):
     )
     # classification
     fordringstype: Annotated[
-        str, Field(pattern=_TYPE_CODE.pattern, description="7-character fordringstype code")
+        str, Field(pattern=TYPE_CODE.pattern, description="7-character fordringstype code")
     ]
     art: FordringArt = FordringArt.INDR
     category: ClaimCategory = ClaimCategory.HF
@@ -235,8 +236,10 @@ class CanonicalClaim(BaseModel):
         AfterValidator(_no_personal_data),
     ] = None
     legal_basis: Annotated[str | None, Field(max_length=200)] = None
-    notes: Annotated[list[Annotated[str, Field(max_length=1000)]], Field(max_length=20)] = []
-    documents: Annotated[list[DocumentReference], Field(max_length=50)] = []
+    notes: Annotated[
+        list[Annotated[str, Field(max_length=1000)]], Field(max_length=20, default_factory=list)
+    ]
+    documents: Annotated[list[DocumentReference], Field(max_length=50, default_factory=list)]
     interest: InterestChoice | None = None
 
     @field_validator("liabilities")
@@ -262,6 +265,8 @@ class CanonicalClaim(BaseModel):
 
 
 def _as_date(value: Any) -> dt.date | None:
+    if type(value) is dt.date:
+        return value
     try:
         parsed = _iso_date(value)
     except PydanticCustomError:
@@ -270,6 +275,8 @@ def _as_date(value: Any) -> dt.date | None:
 
 
 def _as_money(value: Any) -> Decimal | None:
+    if type(value) is Decimal:
+        return value
     try:
         return _money(value)
     except PydanticCustomError:
@@ -412,16 +419,28 @@ def _problem_from_error(candidate: ClaimCandidate, error: Mapping[str, Any]) -> 
 def validate(candidate: ClaimCandidate) -> tuple[CanonicalClaim | None, list[Problem]]:
     """Validate a candidate: the claim when it has no problems, and every problem found."""
     problems = list(candidate.problems)
+    # The adapter's own finding at a place says it best; the model's at the same place is noise.
+    taken = {p.source_path for p in candidate.problems}
     collected: list[Problem] = []
     try:
         claim = CanonicalClaim.model_validate(candidate.fields, context={"collect": collected})
     except ValidationError as exc:
         claim = None
-        problems.extend(
-            _problem_from_error(candidate, error) for error in exc.errors(include_url=False)
-        )
+        found = [_problem_from_error(candidate, error) for error in exc.errors(include_url=False)]
+        if any(p.code == "fordringstype.unknown" for p in candidate.problems):
+            # Without a known type no limitation date can be derived: not the sender's fault.
+            found = [
+                p
+                for p in found
+                if not (p.code == "field.missing" and (p.field or "").endswith("limitation_date"))
+            ]
+        problems.extend(p for p in found if p.source_path not in taken)
         collected = cross_field_problems(candidate.fields)
-    problems.extend(p.at(locate(candidate, p.field)) for p in collected)
+    problems.extend(
+        located
+        for p in collected
+        if (located := p.at(locate(candidate, p.field))).source_path not in taken
+    )
     if problems:
         return None, _dedupe(problems)
     return claim, []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from enum import StrEnum
+from functools import lru_cache
 
 from stdnum.dk import cpr as stdnum_cpr
 from stdnum.dk import cvr as stdnum_cvr
@@ -59,6 +60,12 @@ def identifier_problem(kind: IdentifierKind, value: str) -> str | None:
 
 def cpr_birth_date(value: str) -> dt.date | None:
     """Return the birth date a CPR number encodes (with its century digit), or None."""
+    # The date and century live in the first seven digits; many debtors share them.
+    return _birth_date(value[:7] + "000")
+
+
+@lru_cache(maxsize=65536)
+def _birth_date(value: str) -> dt.date | None:
     try:
         birth: dt.date = stdnum_cpr.get_birth_date(value)
         return birth
