@@ -15,4 +15,8 @@ def registry() -> dict[SourceSystem, Adapter[Any]]:
     """Return the adapter of every source system."""
     from adapters import ksd, ky, oir
 
-    return {SourceSystem.KY: ky.ADAPTER, SourceSystem.KSD: ksd.ADAPTER, SourceSystem.OIR: oir.ADAPTER}
+    return {
+        SourceSystem.KY: ky.ADAPTER,
+        SourceSystem.KSD: ksd.ADAPTER,
+        SourceSystem.OIR: oir.ADAPTER,
+    }

@@ -8,6 +8,7 @@ import os
 
 from app import logs
 from app.db import migrate
+from app.main import SIMULATOR_PATH
 from app.settings import get_settings
 
 log = logging.getLogger("kravbro")
@@ -20,10 +21,16 @@ def _serve(args: argparse.Namespace) -> None:
 
     if args.demo:
         os.environ["KRAVBRO_DEMO"] = "true"
+        os.environ.setdefault("KRAVBRO_CLOCK_CONTROL", "true")
         get_settings.cache_clear()
     settings = get_settings()
     logs.configure(settings.log_level)
     migrate.upgrade(settings.database_url)
+    if settings.psrm_url is None and settings.psrm_simulator:
+        # Talk to the simulator inside this very server, over HTTP like to the real PSRM.
+        settings = settings.model_copy(
+            update={"psrm_url": f"http://{args.host}:{args.port}{SIMULATOR_PATH}"}
+        )
     if settings.demo:
         log.warning("demo mode: the documented demo API keys are accepted")
     uvicorn.run(
@@ -33,6 +40,49 @@ def _serve(args: argparse.Namespace) -> None:
         log_config=None,
         access_log=not args.no_access_log,
     )
+
+
+def _worker(args: argparse.Namespace) -> None:
+    import signal
+    import threading
+
+    from app.clock import Clock
+    from app.db.session import Database
+    from app.domain import catalogue
+    from app.worker import TransferWorker, psrm_client
+
+    settings = get_settings()
+    logs.configure(settings.log_level)
+    if not settings.psrm_url:
+        raise SystemExit("set KRAVBRO_PSRM_URL: the worker must know where PSRM is")
+    if args.metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(args.metrics_port, addr="127.0.0.1")
+    db = Database(settings.database_url, pool_size=2)
+    worker = TransferWorker(
+        db=db,
+        settings=settings,
+        catalogue=catalogue.load(settings.contracts_dir / "psrm" / "catalogue.json"),
+        clock=Clock(),
+        client=psrm_client(settings, settings.psrm_url),
+        name=args.name,
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    worker.run(stop)
+    db.dispose()
+
+
+def _simulator(args: argparse.Namespace) -> None:
+    from adapters.psrm import simulator
+
+    logs.configure(get_settings().log_level)
+    config = simulator.SimulatorConfig(
+        receipt_delay_seconds=args.receipt_delay, discard=args.discard
+    )
+    simulator.run(host=args.host, port=args.port, config=config)
 
 
 def _migrate(args: argparse.Namespace) -> None:
@@ -51,6 +101,16 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--demo", action="store_true", help="accept the documented demo keys")
     serve.add_argument("--no-access-log", action="store_true")
     serve.set_defaults(func=_serve)
+    work = commands.add_parser("worker", help="run a transfer worker (PostgreSQL: any number)")
+    work.add_argument("--name", default=None, help="the worker's name in /v1/ops/queue")
+    work.add_argument("--metrics-port", type=int, default=0, help="serve /metrics on this port")
+    work.set_defaults(func=_worker)
+    sim = commands.add_parser("psrm-simulator", help="run the PSRM simulator on its own")
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=8600)
+    sim.add_argument("--receipt-delay", type=float, default=0.0, help="seconds before receipts")
+    sim.add_argument("--discard", action="store_true", help="accept and discard (benchmarks)")
+    sim.set_defaults(func=_simulator)
     up = commands.add_parser("migrate", help="bring the database schema up to date")
     up.add_argument("revision", nargs="?", default="head")
     up.set_defaults(func=_migrate)

@@ -9,11 +9,13 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
 
+from adapters.psrm.portal import HearingPortal
 from app.auth import KeyRing, Principal
 from app.clock import Clock
 from app.db.session import Database
 from app.domain.catalogue import Catalogue
 from app.errors import PayloadTooLarge
+from app.services.transfer import TransferConfig
 from app.settings import Settings
 
 
@@ -26,6 +28,8 @@ class Runtime:
     catalogue: Catalogue
     keys: KeyRing
     clock: Clock
+    transfer_config: TransferConfig
+    psrm_portal: HearingPortal
 
 
 def get_runtime(request: Request) -> Runtime:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
 
-from app import errors
+from adapters.psrm import simulator
+from adapters.psrm.portal import HearingPortal
+from app import errors, metrics, worker
 from app.auth import KeyRing
 from app.clock import Clock
 from app.db.session import Database
@@ -15,6 +20,8 @@ from app.deps import Runtime
 from app.domain import catalogue as catalogue_module
 from app.routers import claims, health, intake, ops
 from app.settings import Settings, get_settings
+
+SIMULATOR_PATH = "/psrm-sim"
 
 DESCRIPTION = """
 kravbro takes claims (fordringer) from the municipality's fagsystemer (KY, KSD and every system
@@ -35,17 +42,42 @@ def create_app(
     """Build the application: database, catalogue, keys, routes and error handlers."""
     settings = settings or get_settings()
     db = database or Database(settings.database_url, pool_size=settings.database_pool_size)
+    catalogue = catalogue_module.load(settings.contracts_dir / "psrm" / "catalogue.json")
+    clock = clock or Clock()
     runtime = Runtime(
         settings=settings,
         db=db,
-        catalogue=catalogue_module.load(settings.contracts_dir / "psrm" / "catalogue.json"),
+        catalogue=catalogue,
         keys=KeyRing(settings.keys()),
-        clock=clock or Clock(),
+        clock=clock,
+        transfer_config=worker.transfer_config(settings),
+        psrm_portal=HearingPortal(settings.psrm_url if settings.psrm_is_simulator else None),
     )
+    embedded = settings.worker_embedded
+    if embedded is None:
+        embedded = db.is_sqlite
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        thread: threading.Thread | None = None
+        if embedded and settings.psrm_url:
+            transfer_worker = worker.TransferWorker(
+                db=db,
+                settings=settings,
+                catalogue=catalogue,
+                clock=clock,
+                client=worker.psrm_client(settings, settings.psrm_url),
+                name="embedded",
+            )
+            thread = threading.Thread(
+                target=transfer_worker.run, args=(stop,), name="transfer-worker", daemon=True
+            )
+            thread.start()
         yield
+        stop.set()
+        if thread is not None:
+            thread.join(timeout=30)
         if database is None:
             db.dispose()
 
@@ -56,9 +88,28 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    registry = CollectorRegistry()
+    registry.register(metrics.QueueCollector(db, clock.today, settings.limitation_horizon_days))
+
+    @app.get("/metrics", tags=["health"], include_in_schema=True)
+    def prometheus_metrics() -> Response:
+        """Prometheus metrics: queue depth, dead letters, limitation watch, workers, intake."""
+        return Response(metrics.exposition(registry), media_type=CONTENT_TYPE_LATEST)
+
     errors.register(app)
     app.include_router(health.router)
     app.include_router(intake.router)
     app.include_router(claims.router)
     app.include_router(ops.router)
+    if settings.psrm_simulator:
+        app.mount(
+            SIMULATOR_PATH,
+            simulator.create_app(
+                simulator.SimulatorConfig(
+                    catalogue=catalogue,
+                    clock=clock.now,
+                    receipt_delay_seconds=settings.simulator_receipt_delay_seconds,
+                )
+            ),
+        )
     return app

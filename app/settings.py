@@ -60,6 +60,36 @@ class Settings(BaseSettings):
         default=False, description="let admins set the service clock (demos, scenario tests)"
     )
     limitation_horizon_days: int = 90
+    # PSRM
+    psrm_url: str | None = Field(
+        default=None,
+        description="PSRM's base URL; unset: the simulator inside this server (/psrm-sim)",
+    )
+    psrm_simulator: bool = Field(
+        default=True, description="mount the PSRM simulator inside `kravbro serve` at /psrm-sim"
+    )
+    psrm_is_simulator: bool = Field(
+        default=True,
+        description="the PSRM at psrm_url is the simulator (hearing decisions go to it)",
+    )
+    psrm_submit_timeout_seconds: float = 60.0
+    psrm_receipt_timeout_seconds: float = 900.0
+    simulator_receipt_delay_seconds: float = 0.0
+    # transfer workers
+    worker_embedded: bool | None = Field(
+        default=None, description="run a transfer worker inside the server (default: on SQLite)"
+    )
+    worker_batch_size: int = Field(default=500, ge=1, le=10_000)
+    worker_max_attempts: int = Field(default=8, ge=1)
+    worker_backoff_base_seconds: float = 2.0
+    worker_backoff_max_seconds: float = 600.0
+    worker_lease_seconds: float = 300.0
+    worker_receipt_poll_seconds: float = 5.0
+    worker_idle_seconds: float = 0.5
+    worker_sweep_seconds: float = 60.0
+    breaker_failures: int = 5
+    breaker_reset_seconds: float = 30.0
+    requeue_stagger_seconds: float = 2.0
 
     def keys(self) -> list[ApiKey]:
         """Return the keys in force: configured ones, plus the demo keys in demo mode."""

@@ -31,7 +31,7 @@ def _run(*args: str | Path, env: dict[str, str] | None = None) -> int:
 
 def ensure_venv(extras: str = "dev") -> None:
     """Create .venv and install the project (editable) when pyproject.toml has changed."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - this script runs before the venv exists
         sys.exit("kravbro needs Python 3.11 or newer")
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
     if STAMP.exists() and STAMP.read_text() == wanted:

@@ -8,6 +8,7 @@ PostgreSQL half is reported as not run; with KRAVBRO_REQUIRE_POSTGRES=1 (as in C
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import delete
 from sqlalchemy.engine import make_url
 
+from app.clock import Clock
 from app.db import migrate
 from app.db.session import Database
 from app.db.tables import Base
@@ -72,7 +74,9 @@ def drop_postgres_database(admin_url: str, url: str) -> None:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """A migrated, empty database on each backend, for the whole run."""
     if request.param == "sqlite":
         path: Path = tmp_path_factory.mktemp("db") / "kravbro.db"
@@ -108,10 +112,19 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
     return Settings(database_url=database_url, demo=True, **overrides)  # type: ignore[arg-type]
 
 
+TODAY = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+
+
 @pytest.fixture
-def client(database: Database) -> Iterator[TestClient]:
-    """The API, in process, on the test database, with the demo keys."""
-    app = create_app(make_settings(database.url), database=database)
+def clock() -> Clock:
+    """The service's clock, fixed at 2 March 2026 09:00 UTC unless a test moves it."""
+    return Clock(fixed=TODAY)
+
+
+@pytest.fixture
+def client(database: Database, clock: Clock) -> Iterator[TestClient]:
+    """The API, in process, on the test database, with the demo keys and a fixed clock."""
+    app = create_app(make_settings(database.url), database=database, clock=clock)
     with TestClient(app) as test_client:
         yield test_client
 

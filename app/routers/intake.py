@@ -12,7 +12,7 @@ from app.deps import BodyDep, PrincipalDep, RuntimeDep
 from app.domain.claim import SourceSystem
 from app.encoding import dumps
 from app.errors import Forbidden, NotFound
-from app.services import intake
+from app.services import adjustments, intake
 
 router = APIRouter(prefix="/v1/intake", tags=["intake"])
 
@@ -76,4 +76,22 @@ def post_message(
         status_code=outcome.status_code,
         media_type="application/json",
         headers=headers,
+    )
+
+
+@router.post("/{source}/adjustments", status_code=202, responses=_RESPONSES)
+def post_adjustments(
+    source: str, body: BodyDep, principal: PrincipalDep, runtime: RuntimeDep
+) -> Response:
+    """Write down, write up or recall claims this fagsystem sent; each waits for its claim."""
+    system = _source(source)
+    if not principal.may_post_to(system.value):
+        raise Forbidden(f"this key may not post to the {system.value} intake")
+    with runtime.db.transaction() as session:
+        status, answer, replay = adjustments.receive(
+            session, source=system, raw=body, principal=principal.name, now=runtime.clock.now()
+        )
+    headers = {"Idempotent-Replayed": "true"} if replay else {}
+    return Response(
+        content=dumps(answer), status_code=status, media_type="application/json", headers=headers
     )

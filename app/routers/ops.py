@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -12,8 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.auth import Principal
 from app.deps import PrincipalDep, RuntimeDep, SessionDep
 from app.domain.readiness import OnboardingState
-from app.errors import Forbidden
-from app.services import onboarding, queue, readiness
+from app.errors import Forbidden, InvalidRequest
+from app.services import onboarding, queue, readiness, transfer
 
 router = APIRouter(prefix="/v1/ops", tags=["operations"])
 
@@ -52,6 +52,24 @@ class ResumeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     holder: str | None = Field(default=None, max_length=100, description="default: the caller")
+
+
+class RequeueRequest(BaseModel):
+    """Which dead letters to put back in the queue: some by id, or all."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    transfer_ids: list[int] | None = Field(default=None, max_length=100_000)
+    all: bool = False
+
+
+class HearingDecision(BaseModel):
+    """Staff's answer to a hearing: confirm the claim as it is, or withdraw it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["confirm", "withdraw"]
+    note: str = Field(default="", max_length=500)
 
 
 class ClockRequest(BaseModel):
@@ -239,3 +257,63 @@ def post_clock(
     if request.advance_days:
         runtime.clock.advance(dt.timedelta(days=request.advance_days))
     return {"now": runtime.clock.now().isoformat(), "today": runtime.clock.today().isoformat()}
+
+
+@router.get("/dead-letters")
+def get_dead_letters(
+    principal: PrincipalDep,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> list[dict[str, Any]]:
+    """Transfers that failed too often, with their errors, oldest first."""
+    principal.require("operations", "auditor")
+    return transfer.dead_letters(session, limit=limit)
+
+
+@router.post("/requeue")
+def post_requeue(
+    request: RequeueRequest, principal: PrincipalDep, runtime: RuntimeDep
+) -> dict[str, int]:
+    """Put dead letters back in the queue, one, many or all; bulk requeues are staggered."""
+    _staff(principal)
+    if not request.all and not request.transfer_ids:
+        raise InvalidRequest("name transfer_ids, or set all to true")
+    with runtime.db.transaction() as session:
+        count = transfer.requeue(
+            session,
+            transfer_ids=None if request.all else request.transfer_ids,
+            now=runtime.clock.now(),
+            config=runtime.transfer_config,
+            actor=principal.name,
+        )
+    return {"requeued": count}
+
+
+@router.get("/hearings")
+def get_hearings(
+    principal: PrincipalDep,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> list[dict[str, Any]]:
+    """Claims PSRM has parked in hearing, waiting for the municipality to confirm or withdraw."""
+    principal.require("operations", "auditor")
+    return transfer.hearings(session, limit=limit)
+
+
+@router.post("/hearings/{claim_id}")
+def post_hearing_decision(
+    claim_id: uuid.UUID, request: HearingDecision, principal: PrincipalDep, runtime: RuntimeDep
+) -> dict[str, str]:
+    """Confirm or withdraw a claim in hearing; the decision is passed on to PSRM."""
+    _staff(principal)
+    with runtime.db.transaction() as session:
+        action_id = transfer.decide_hearing(
+            session,
+            claim_id=claim_id,
+            confirm=request.decision == "confirm",
+            actor=principal.name,
+            note=request.note,
+            now=runtime.clock.now(),
+        )
+    runtime.psrm_portal.decide_hearing(action_id=action_id, confirm=request.decision == "confirm")
+    return {"claim_id": str(claim_id), "action_id": action_id, "decision": request.decision}

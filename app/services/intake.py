@@ -30,6 +30,7 @@ from app.domain.claim import CanonicalClaim, ClaimCandidate, ClaimCategory, Sour
 from app.domain.problems import Problem
 from app.encoding import dumps
 from app.errors import Conflict, InvalidRequest, UnsupportedMediaType
+from app.metrics_registry import INTAKE_CLAIMS
 from app.services import readiness
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,11 @@ class ClaimState:
 
     INVALID = "invalid"
     ACCEPTED = "accepted"
+
+
+# A claim PSRM will not collect (invalid here, rejected by PSRM, withdrawn from hearing) may be
+# sent again, corrected, under the same reference; it becomes the claim's next revision.
+CORRECTABLE = frozenset({"invalid", "rejected", "withdrawn"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +190,8 @@ def receive(
         ],
     )
     _store_claims(session, items, source=source, message_pk=message_pk, now=now, actor=principal)
+    INTAKE_CLAIMS.labels(source.value, "accepted").inc(accepted)
+    INTAKE_CLAIMS.labels(source.value, "rejected").inc(len(items) - accepted)
     log.info(
         "intake source=%s message=%s claims=%d accepted=%d",
         source.value,
@@ -241,7 +249,7 @@ def _check_against_stored(items: Sequence[_Item], existing: dict[str, Claim]) ->
     for item in items:
         ref = item.candidate.source_reference
         stored = existing.get(ref) if ref else None
-        if stored is None or stored.state == ClaimState.INVALID:
+        if stored is None or stored.state in CORRECTABLE:
             continue
         if item.claim is None or _content_hash(item) != stored.content_sha256:
             conflicts.append(
@@ -331,7 +339,7 @@ def _resolve_repeats(items: Sequence[_Item], existing: dict[str, Claim], message
             item.duplicate = True
             item.claim_id = stored.id
             item.state = stored.state
-        elif stored.state == ClaimState.INVALID:
+        elif stored.state in CORRECTABLE:
             item.corrects = stored
             item.claim_id = stored.id
 
@@ -396,6 +404,8 @@ def _row(item: _Item) -> dict[str, Any]:
             "holds": item.holds,
             "next_check_date": item.next_check_date,
             "limitation_date": readiness.limitation_date(claim),
+            "fordrings_id": None,
+            "psrm_errors": None,
         }
     fields = item.candidate.fields
 
@@ -416,6 +426,8 @@ def _row(item: _Item) -> dict[str, Any]:
         "holds": [],
         "next_check_date": None,
         "limitation_date": None,
+        "fordrings_id": None,
+        "psrm_errors": None,
     }
 
 
@@ -431,6 +443,7 @@ def _store_claims(
     new_rows: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     transfers: list[dict[str, Any]] = []
+    seqs = readiness.next_seq(session, [i.corrects.id for i in items if i.corrects is not None])
     # Main claims first, so a related claim's foreign key finds its main claim.
     for item in sorted(items, key=lambda i: i.main_claim_id is not None):
         if item.duplicate:
@@ -476,7 +489,7 @@ def _store_claims(
             transfers.append(
                 {
                     "claim_id": item.claim_id,
-                    "seq": 0,
+                    "seq": seqs.get(item.claim_id, 0),
                     "kind": "create",
                     "action_id": uuid.uuid4().hex,
                     "area": row["business_area"] or "",

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from app.db.tables import Claim, ClaimEvent, Onboarding, Pause, Transfer
@@ -115,6 +115,7 @@ def apply(
     events: list[dict[str, Any]] = []
     unqueue: list[uuid.UUID] = []
     at_psrm = main_at_psrm if main_at_psrm is not None else _mains_at_psrm(session, rows)
+    seqs = next_seq(session, [row.id for row, _ in rows if row.state != QUEUED])
     for row, claim in rows:
         result = verdict(
             claim,
@@ -131,7 +132,7 @@ def apply(
                 transfers.append(
                     {
                         "claim_id": row.id,
-                        "seq": 0,
+                        "seq": seqs.get(row.id, 0),
                         "kind": "create",
                         "action_id": uuid.uuid4().hex,
                         "area": row.business_area or "",
@@ -173,6 +174,18 @@ def apply(
     if events:
         session.execute(insert(ClaimEvent), events)
     return counts
+
+
+def next_seq(session: Session, claim_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Return, per claim with transfers, the sequence number its next transfer gets."""
+    if not claim_ids:
+        return {}
+    rows = session.execute(
+        select(Transfer.claim_id, func.max(Transfer.seq))
+        .where(Transfer.claim_id.in_(list(claim_ids)))
+        .group_by(Transfer.claim_id)
+    )
+    return {claim_id: seq + 1 for claim_id, seq in rows}
 
 
 def _event(

@@ -51,7 +51,9 @@ class TestAuthentication:
 
     def test_operations_may_not_post_claims(self, client: TestClient) -> None:
         response = client.post(
-            "/v1/intake/ky", content=b"{}", headers={**auth("ops"), "Content-Type": "application/json"}
+            "/v1/intake/ky",
+            content=b"{}",
+            headers={**auth("ops"), "Content-Type": "application/json"},
         )
 
         assert response.status_code == 403

@@ -1,0 +1,1 @@
+"""PSRM (Gældsstyrelsen's collection system): its XML, a client for it, and a simulator of it."""

@@ -1,0 +1,342 @@
+"""Adjustments from a fagsystem: write-down, write-up and recall of claims it sent before.
+
+Each adjustment becomes a transfer in the claim's own sequence. It waits until the claim is
+accepted by PSRM and every earlier adjustment of the claim is done, then goes in order; other
+claims are not held up. The message is stored raw and is idempotent like a claim message.
+The format is the same JSON for every source (`contracts/adjustments/`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from app.db.tables import Claim, ClaimEvent, SourceMessage, Transfer
+from app.domain.claim import SourceSystem
+from app.domain.problems import Problem
+from app.errors import Conflict, InvalidRequest
+from app.services import transfer
+
+MEDIA_TYPE = "application/json"
+MAX_ADJUSTMENTS = 10_000
+REASONS = {
+    "write_down": {"INDB", "REGU", "NAOR", "NAOI"},
+    "write_up": {"REGU", "OANI", "OONR"},
+    "recall": {"BORD", "BORT", "FEJL", "HENS", "KLAG", "HAFT"},
+}
+# Reasons where PSRM requires the effective date, and where it must not be sent.
+DATE_REQUIRED = {("write_down", "INDB"), ("recall", "BORT")}
+DATE_FORBIDDEN = {("write_down", "REGU"), ("recall", "FEJL")}
+CLOSED = {"invalid", "rejected", "withdrawn", "recalled"}
+IN_FLIGHT = (transfer.QUEUED, transfer.IN_DELIVERY, transfer.SENT, transfer.HEARING)
+
+
+def _parse(raw: bytes) -> tuple[str, list[Any]]:
+    try:
+        body = json.loads(raw.decode("utf-8"), parse_float=Decimal)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InvalidRequest(
+            "the body is not JSON",
+            problems=[Problem(code="json.malformed", message="not well-formed UTF-8 JSON")],
+        ) from exc
+    problems = []
+    if not isinstance(body, dict):
+        raise InvalidRequest("the body must be a JSON object")
+    message_id = body.get("messageId")
+    if not isinstance(message_id, str) or not 1 <= len(message_id) <= 100:
+        problems.append(
+            Problem(
+                code="field.missing",
+                source_path="/messageId",
+                message="messageId (1-100 characters) is required",
+            )
+        )
+    items = body.get("adjustments")
+    if not isinstance(items, list) or not items or len(items) > MAX_ADJUSTMENTS:
+        problems.append(
+            Problem(
+                code="field.invalid",
+                source_path="/adjustments",
+                message=f"adjustments must be a list of 1-{MAX_ADJUSTMENTS}",
+            )
+        )
+    if problems:
+        raise InvalidRequest("the message breaks the adjustment contract", problems=problems)
+    return str(message_id), list(items) if isinstance(items, list) else []
+
+
+def _check(index: int, item: Any) -> tuple[dict[str, Any] | None, list[Problem]]:
+    path = f"/adjustments/{index}"
+    if not isinstance(item, dict):
+        return None, [Problem(code="field.wrong_type", source_path=path, message="not an object")]
+    problems: list[Problem] = []
+    reference, action, reason = item.get("reference"), item.get("action"), item.get("reason")
+    if not isinstance(reference, str) or not reference:
+        problems.append(
+            Problem(
+                code="field.missing",
+                source_path=f"{path}/reference",
+                message="the claim's reference is required",
+            )
+        )
+    if action not in REASONS:
+        problems.append(
+            Problem(
+                code="field.not_allowed",
+                source_path=f"{path}/action",
+                message=f"action must be one of {', '.join(REASONS)}",
+                value=str(action)[:40] if action is not None else None,
+            )
+        )
+    elif reason not in REASONS[action]:
+        problems.append(
+            Problem(
+                code="adjustment.reason_not_allowed",
+                source_path=f"{path}/reason",
+                message=f"reason for {action} must be one of {', '.join(sorted(REASONS[action]))}",
+                value=str(reason)[:10] if reason is not None else None,
+            )
+        )
+    amount: Decimal | None = None
+    if action in ("write_down", "write_up"):
+        raw_amount = item.get("amount")
+        try:
+            amount = Decimal(str(raw_amount)) if not isinstance(raw_amount, bool | float) else None
+        except InvalidOperation:
+            amount = None
+        if amount is None or not amount.is_finite() or amount <= 0:
+            problems.append(
+                Problem(
+                    code="amount.invalid",
+                    source_path=f"{path}/amount",
+                    message="a positive decimal amount is required",
+                )
+            )
+            amount = None
+        elif amount != amount.quantize(Decimal("0.01")):
+            problems.append(
+                Problem(
+                    code="amount.too_many_decimals",
+                    source_path=f"{path}/amount",
+                    message="at most two decimals (øre)",
+                    value=str(amount),
+                )
+            )
+    effective = item.get("effectiveDate")
+    effective_date: dt.date | None = None
+    if effective is not None:
+        try:
+            effective_date = dt.date.fromisoformat(str(effective))
+        except ValueError:
+            problems.append(
+                Problem(
+                    code="date.invalid",
+                    source_path=f"{path}/effectiveDate",
+                    message="not a valid date (YYYY-MM-DD)",
+                )
+            )
+    if (action, reason) in DATE_REQUIRED and effective is None:
+        problems.append(
+            Problem(
+                code="adjustment.effective_date_required",
+                source_path=f"{path}/effectiveDate",
+                message=f"{reason} needs the effective date",
+            )
+        )
+    if (action, reason) in DATE_FORBIDDEN and effective is not None:
+        problems.append(
+            Problem(
+                code="adjustment.effective_date_forbidden",
+                source_path=f"{path}/effectiveDate",
+                message=f"{reason} takes no effective date (PSRM uses the receipt date)",
+            )
+        )
+    if problems:
+        return None, problems
+    return {
+        "reference": reference,
+        "kind": action,
+        "payload": {
+            "reason": reason,
+            "amount": str(amount.quantize(Decimal("0.01"))) if amount is not None else None,
+            "effective_date": effective_date.isoformat() if effective_date else None,
+        },
+    }, []
+
+
+def receive(
+    session: Session,
+    *,
+    source: SourceSystem,
+    raw: bytes,
+    principal: str,
+    now: dt.datetime,
+) -> tuple[int, dict[str, Any], bool]:
+    """Take an adjustment message: (status, body, replayed).
+
+    Raises:
+        InvalidRequest: malformed, breaking the contract, or no adjustment could be taken.
+        Conflict: the message id was used before with other content.
+    """
+    message_id, items = _parse(raw)
+    stored_id = f"adjustments/{message_id}"
+    digest = hashlib.sha256(raw).hexdigest()
+    previous = session.scalars(
+        select(SourceMessage).where(
+            SourceMessage.source == source.value, SourceMessage.message_id == stored_id
+        )
+    ).one_or_none()
+    if previous is not None:
+        if previous.content_sha256 == digest:
+            return 200, previous.response, True
+        raise Conflict(f"adjustment message {message_id} was received before with other content")
+    checked = [_check(i, item) for i, item in enumerate(items)]
+    refs = {c["reference"] for c, _ in checked if c is not None}
+    claims = {
+        row.source_reference: row
+        for row in session.scalars(
+            select(Claim).where(Claim.source == source.value, Claim.source_reference.in_(refs))
+        )
+    }
+    claim_ids = [c.id for c in claims.values()]
+    next_seq: dict[uuid.UUID, int] = (
+        dict(
+            session.execute(
+                select(Transfer.claim_id, func.max(Transfer.seq))
+                .where(Transfer.claim_id.in_(claim_ids))
+                .group_by(Transfer.claim_id)
+            ).all()
+        )
+        if claim_ids
+        else {}
+    )
+    busy = (
+        set(
+            session.scalars(
+                select(Transfer.claim_id).where(
+                    Transfer.claim_id.in_(claim_ids),
+                    Transfer.state.in_([*IN_FLIGHT, transfer.WAITING]),
+                )
+            )
+        )
+        if claim_ids
+        else set()
+    )
+    results: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    for index, (found, problems) in enumerate(checked):
+        result: dict[str, Any] = {"index": index, "source_path": f"/adjustments/{index}"}
+        claim = claims.get(found["reference"]) if found else None
+        if found is not None and claim is None:
+            problems = [
+                Problem(
+                    code="claim.unknown",
+                    source_path=f"/adjustments/{index}/reference",
+                    message=f"no claim {found['reference']} from {source.value}",
+                    value=found["reference"],
+                )
+            ]
+        elif found is not None and claim is not None and claim.state in CLOSED:
+            problems = [
+                Problem(
+                    code="claim.closed",
+                    source_path=f"/adjustments/{index}/reference",
+                    message=f"claim {found['reference']} is {claim.state}; it cannot be adjusted",
+                    value=found["reference"],
+                )
+            ]
+        if problems or found is None or claim is None:
+            results.append(
+                {**result, "result": "rejected", "problems": [p.as_dict() for p in problems]}
+            )
+            continue
+        seq = next_seq.get(claim.id, 0) + 1
+        next_seq[claim.id] = seq
+        ready = claim.state == "at_psrm" and claim.id not in busy
+        busy.add(claim.id)
+        action_id = uuid.uuid4().hex
+        rows.append(
+            {
+                "claim_id": claim.id,
+                "seq": seq,
+                "kind": found["kind"],
+                "action_id": action_id,
+                "area": claim.business_area or "",
+                "payload": found["payload"],
+                "state": transfer.QUEUED if ready else transfer.WAITING,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        events.append(
+            {
+                "claim_id": claim.id,
+                "at": now,
+                "kind": "adjustment_received",
+                "actor": principal,
+                "detail": {"kind": found["kind"], **found["payload"], "seq": seq},
+            }
+        )
+        results.append(
+            {
+                **result,
+                "result": "accepted",
+                "reference": found["reference"],
+                "claim_id": str(claim.id),
+                "action": found["kind"],
+                "action_id": action_id,
+                "sequence": seq,
+                "state": transfer.QUEUED if ready else transfer.WAITING,
+                "problems": [],
+            }
+        )
+    accepted = len(rows)
+    if accepted == 0:
+        raise InvalidRequest(
+            "no adjustment in the message could be taken; nothing was stored",
+            problems=[Problem(**p) for r in results for p in r["problems"]],
+            extra={"message_id": message_id, "adjustments": results},
+        )
+    body = {
+        "message_id": message_id,
+        "source": source.value,
+        "received_at": now.isoformat(),
+        "counts": {
+            "adjustments": len(items),
+            "accepted": accepted,
+            "rejected": len(items) - accepted,
+        },
+        "adjustments": results,
+    }
+    session.execute(
+        insert(SourceMessage),
+        [
+            {
+                "id": uuid.uuid4(),
+                "source": source.value,
+                "message_id": stored_id,
+                "content_sha256": digest,
+                "media_type": MEDIA_TYPE,
+                "raw": raw,
+                "size_bytes": len(raw),
+                "principal": principal,
+                "received_at": now,
+                "claim_count": len(items),
+                "accepted_count": accepted,
+                "response": body,
+            }
+        ],
+    )
+    session.execute(insert(Transfer), rows)
+    session.execute(insert(ClaimEvent), events)
+    return 202, body, False

@@ -1,0 +1,804 @@
+"""Transfer to PSRM: take ready work from the queue, send it in deliveries, fetch receipts.
+
+The queue is the `transfer` table. A worker takes a batch of queued transfers (`FOR UPDATE
+SKIP LOCKED` on PostgreSQL, so any number of workers share the queue) and binds them to a new
+delivery with a unique delivery id in one transaction; it sends the delivery outside any
+transaction; and records the outcome in a third. A delivery that was bound but never
+confirmed sent (the worker died) is leased: when the lease runs out another worker sends the
+very same delivery again, with the same delivery id and action ids, so PSRM sees one delivery
+at most once and each claim is accepted at most once. Transport errors, 5xx and service
+windows are retried with exponential backoff and jitter behind a circuit breaker; a rejection
+is never retried blindly; after `max_attempts` a delivery is a dead letter until staff requeue.
+
+Adjustments of one claim wait until the claim is at PSRM and go strictly one at a time in
+their order; other claims are not held up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from adapters.psrm import xml as psrm_xml
+from adapters.psrm.breaker import CircuitBreaker
+from adapters.psrm.client import (
+    PsrmClient,
+    PsrmDuplicateDelivery,
+    PsrmRequestRejected,
+    PsrmUnavailable,
+)
+from adapters.psrm.messages import (
+    Action,
+    ActionStatus,
+    CreateClaim,
+    Recall,
+    RecallReason,
+    Receipt,
+    WriteDown,
+    WriteDownReason,
+    WriteUp,
+    WriteUpReason,
+)
+from app.db.session import Database
+from app.db.tables import Claim, ClaimEvent, Delivery, Pause, Transfer
+from app.domain.claim import CanonicalClaim
+from app.metrics_registry import DEAD_LETTERS, RETRIES, TRANSFER_LATENCY
+
+log = logging.getLogger(__name__)
+
+# Transfer states
+WAITING = "waiting"  # an adjustment waiting for its claim or an earlier adjustment
+QUEUED = "queued"
+IN_DELIVERY = "in_delivery"
+SENT = "sent"
+ACCEPTED = "accepted"
+REJECTED = "rejected"
+HEARING = "hearing"
+WITHDRAWN = "withdrawn"
+DEAD = "dead"
+FINAL = frozenset({ACCEPTED, REJECTED, WITHDRAWN})
+
+# Delivery states
+OPEN, RETRY, D_SENT, COMPLETE, D_DEAD = "open", "retry", "sent", "complete", "dead"
+
+
+@dataclass(frozen=True, slots=True)
+class TransferConfig:
+    """How the worker batches, retries and polls."""
+
+    batch_size: int = 500
+    max_attempts: int = 8
+    backoff_base_seconds: float = 2.0
+    backoff_max_seconds: float = 600.0
+    lease_seconds: float = 300.0
+    receipt_first_poll_seconds: float = 0.0
+    receipt_poll_seconds: float = 5.0
+    hearing_poll_seconds: float = 60.0
+    receipt_batch: int = 1000
+    requeue_stagger_seconds: float = 2.0
+
+
+def backoff(attempt: int, config: TransferConfig, rng: random.Random | None = None) -> float:
+    """Seconds to wait before attempt `attempt + 1`: exponential, capped, with full jitter."""
+    ceiling = min(config.backoff_max_seconds, config.backoff_base_seconds * 2 ** (attempt - 1))
+    return (rng or random).uniform(ceiling / 2, ceiling)
+
+
+def _event(
+    claim_id: uuid.UUID, at: dt.datetime, kind: str, actor: str, **detail: Any
+) -> dict[str, Any]:
+    return {"claim_id": claim_id, "at": at, "kind": kind, "actor": actor, "detail": detail}
+
+
+# ---------------------------------------------------------------------------------------------
+# taking work
+
+
+def _paused_areas(session: Session) -> tuple[bool, set[str]]:
+    rows = session.execute(
+        select(Pause.area).where(Pause.lifted_at.is_(None), Pause.fordringstype.is_(None))
+    ).all()
+    return any(area is None for (area,) in rows), {area for (area,) in rows if area}
+
+
+def take(
+    session: Session, *, worker: str, now: dt.datetime, config: TransferConfig
+) -> uuid.UUID | None:
+    """Lease a delivery to send: a due or abandoned one, else a new batch from the queue."""
+    lease_until = now + dt.timedelta(seconds=config.lease_seconds)
+    due = session.scalars(
+        select(Delivery)
+        .where(
+            Delivery.state.in_([OPEN, RETRY]),
+            Delivery.next_attempt_at <= now,
+            (Delivery.lease_until.is_(None)) | (Delivery.lease_until < now),
+        )
+        .order_by(Delivery.next_attempt_at)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    ).first()
+    if due is not None:
+        due.lease_until, due.worker = lease_until, worker
+        return due.id
+    everything_paused, paused = _paused_areas(session)
+    if everything_paused:
+        return None
+    query = (
+        select(Transfer)
+        .where(Transfer.state == QUEUED, Transfer.next_attempt_at <= now)
+        .order_by(Transfer.id)
+        .limit(config.batch_size)
+        .with_for_update(skip_locked=True)
+    )
+    if paused:
+        query = query.where(Transfer.area.not_in(paused))
+    batch = list(session.scalars(query))
+    if not batch:
+        return None
+    delivery = Delivery(
+        id=uuid.uuid4(),
+        delivery_id=f"KB-{now:%Y%m%d}-{uuid.uuid4().hex[:20]}",
+        transaction_id=str(uuid.uuid4()),
+        state=OPEN,
+        action_count=len(batch),
+        attempts=0,
+        next_attempt_at=now,
+        lease_until=lease_until,
+        worker=worker,
+        created_at=now,
+    )
+    session.add(delivery)
+    session.flush()
+    ids = [t.id for t in batch]
+    session.execute(
+        update(Transfer)
+        .where(Transfer.id.in_(ids))
+        .values(state=IN_DELIVERY, delivery_pk=delivery.id, updated_at=now)
+    )
+    creates = [t.claim_id for t in batch if t.kind == "create"]
+    if creates:
+        session.execute(
+            update(Claim).where(Claim.id.in_(creates)).values(state="sending", updated_at=now)
+        )
+    return delivery.id
+
+
+def _action(
+    transfer: Transfer, claim: Claim, claimant_id: str, mains: dict[uuid.UUID, str | None]
+) -> Action:
+    payload = transfer.payload
+    effective = payload.get("effective_date")
+    effective_date = dt.date.fromisoformat(effective) if effective else None
+    if transfer.kind == "create":
+        return CreateClaim(
+            action_id=transfer.action_id,
+            claim=CanonicalClaim.model_validate(claim.data),
+            main_fordrings_id=mains.get(claim.main_claim_id) if claim.main_claim_id else None,
+        )
+    fordrings_id = claim.fordrings_id or ""
+    if transfer.kind == "write_down":
+        return WriteDown(
+            action_id=transfer.action_id,
+            fordrings_id=fordrings_id,
+            amount=Decimal(payload["amount"]),
+            reason=WriteDownReason(payload["reason"]),
+            effective_date=effective_date,
+            claimant_id=claimant_id,
+        )
+    if transfer.kind == "write_up":
+        return WriteUp(
+            action_id=transfer.action_id,
+            fordrings_id=fordrings_id,
+            amount=Decimal(payload["amount"]),
+            reason=WriteUpReason(payload["reason"]),
+            effective_date=effective_date,
+            claimant_id=claimant_id,
+        )
+    return Recall(
+        action_id=transfer.action_id,
+        fordrings_id=fordrings_id,
+        reason=RecallReason(payload["reason"]),
+        effective_date=effective_date,
+        claimant_id=claimant_id,
+    )
+
+
+def build(session: Session, *, delivery_pk: uuid.UUID, sender_se: str, claimant_id: str) -> bytes:
+    """Build the XML of a leased delivery from its transfers (the same bytes on every resend)."""
+    delivery = session.get_one(Delivery, delivery_pk)
+    rows = session.execute(
+        select(Transfer, Claim)
+        .join(Claim, Claim.id == Transfer.claim_id)
+        .where(Transfer.delivery_pk == delivery_pk)
+        .order_by(Transfer.id)
+    ).all()
+    main_ids = {claim.main_claim_id for _, claim in rows if claim.main_claim_id is not None}
+    mains: dict[uuid.UUID, str | None] = (
+        dict(
+            session.execute(
+                select(Claim.id, Claim.fordrings_id).where(Claim.id.in_(main_ids))
+            ).all()
+        )
+        if main_ids
+        else {}
+    )
+    actions = [_action(transfer, claim, claimant_id, mains) for transfer, claim in rows]
+    return psrm_xml.build_delivery(
+        delivery_id=delivery.delivery_id,
+        transaction_id=delivery.transaction_id,
+        sender_se=sender_se,
+        sent_at=delivery.created_at,
+        actions=actions,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# recording outcomes
+
+
+def mark_sent(
+    session: Session,
+    *,
+    delivery_pk: uuid.UUID,
+    now: dt.datetime,
+    config: TransferConfig,
+    worker: str,
+    answers: Sequence[Receipt] = (),
+) -> None:
+    """Record that PSRM has the delivery; apply any statuses its answer already carried."""
+    delivery = session.get_one(Delivery, delivery_pk)
+    delivery.state, delivery.sent_at, delivery.lease_until = D_SENT, now, None
+    delivery.attempts += 1
+    delivery.next_attempt_at = now + dt.timedelta(seconds=config.receipt_first_poll_seconds)
+    delivery.last_error = None
+    transfers = list(
+        session.scalars(
+            select(Transfer).where(
+                Transfer.delivery_pk == delivery_pk, Transfer.state == IN_DELIVERY
+            )
+        )
+    )
+    events = []
+    for transfer in transfers:
+        transfer.state, transfer.attempts, transfer.updated_at = SENT, transfer.attempts + 1, now
+        events.append(
+            _event(
+                transfer.claim_id,
+                now,
+                "sent",
+                worker,
+                action=transfer.kind,
+                delivery_id=delivery.delivery_id,
+                action_id=transfer.action_id,
+            )
+        )
+    creates = [t.claim_id for t in transfers if t.kind == "create"]
+    if creates:
+        session.execute(
+            update(Claim).where(Claim.id.in_(creates)).values(state="sent", updated_at=now)
+        )
+    if events:
+        session.execute(insert(ClaimEvent), events)
+    final = [a for a in answers if a.status is not ActionStatus.MODTAGET]
+    if final:
+        apply_receipts(
+            session, delivery_pk=delivery_pk, receipts=final, now=now, config=config, worker=worker
+        )
+
+
+def mark_failed(
+    session: Session,
+    *,
+    delivery_pk: uuid.UUID,
+    error: str,
+    retryable: bool,
+    now: dt.datetime,
+    config: TransferConfig,
+    worker: str,
+    rng: random.Random | None = None,
+) -> str:
+    """Record a failed send: schedule a retry with backoff, or make it a dead letter."""
+    delivery = session.get_one(Delivery, delivery_pk)
+    delivery.attempts += 1
+    delivery.last_error = error[:1000]
+    delivery.lease_until = None
+    if retryable and delivery.attempts < config.max_attempts:
+        RETRIES.inc()
+        delivery.state = RETRY
+        delivery.next_attempt_at = now + dt.timedelta(
+            seconds=backoff(delivery.attempts, config, rng)
+        )
+        return RETRY
+    DEAD_LETTERS.inc()
+    delivery.state = D_DEAD
+    delivery.completed_at = now
+    transfers = list(
+        session.scalars(
+            select(Transfer).where(
+                Transfer.delivery_pk == delivery_pk, Transfer.state == IN_DELIVERY
+            )
+        )
+    )
+    for transfer in transfers:
+        transfer.state, transfer.updated_at = DEAD, now
+        transfer.error = {"message": error[:1000], "attempts": delivery.attempts}
+    creates = [t.claim_id for t in transfers if t.kind == "create"]
+    if creates:
+        session.execute(
+            update(Claim).where(Claim.id.in_(creates)).values(state="dead_letter", updated_at=now)
+        )
+    session.execute(
+        insert(ClaimEvent),
+        [
+            _event(
+                t.claim_id,
+                now,
+                "dead_letter",
+                worker,
+                error=error[:300],
+                delivery_id=delivery.delivery_id,
+                attempts=delivery.attempts,
+            )
+            for t in transfers
+        ],
+    )
+    return D_DEAD
+
+
+def postpone(session: Session, *, delivery_pk: uuid.UUID, until: dt.datetime) -> None:
+    """Give a leased delivery back without an attempt (the circuit is open)."""
+    delivery = session.get_one(Delivery, delivery_pk)
+    delivery.lease_until, delivery.next_attempt_at = None, until
+    if delivery.state == OPEN:
+        delivery.state = RETRY
+
+
+def apply_receipts(
+    session: Session,
+    *,
+    delivery_pk: uuid.UUID,
+    receipts: Sequence[Receipt],
+    now: dt.datetime,
+    config: TransferConfig,
+    worker: str,
+) -> int:
+    """Apply PSRM's receipts to transfers and claims; return how many became final."""
+    by_action = {r.action_id: r for r in receipts}
+    transfers = list(
+        session.scalars(
+            select(Transfer).where(
+                Transfer.delivery_pk == delivery_pk,
+                Transfer.action_id.in_(list(by_action)),
+                Transfer.state.in_([SENT, HEARING, IN_DELIVERY]),
+            )
+        )
+    )
+    claims = {
+        c.id: c
+        for c in session.scalars(select(Claim).where(Claim.id.in_([t.claim_id for t in transfers])))
+    }
+    events: list[dict[str, Any]] = []
+    finished: list[uuid.UUID] = []
+    at_psrm: list[uuid.UUID] = []
+    for transfer in transfers:
+        receipt = by_action[transfer.action_id]
+        claim = claims[transfer.claim_id]
+        status = receipt.status
+        if status is ActionStatus.MODTAGET or (
+            status is ActionStatus.HOERING and transfer.state == HEARING
+        ):
+            continue
+        transfer.receipt_status, transfer.updated_at = status.value, now
+        TRANSFER_LATENCY.observe(max((now - transfer.created_at).total_seconds(), 0.0))
+        if status is ActionStatus.UDFOERT:
+            transfer.state = ACCEPTED
+            finished.append(claim.id)
+            if transfer.kind == "create":
+                claim.state, claim.fordrings_id = "at_psrm", receipt.fordrings_id
+                at_psrm.append(claim.id)
+                events.append(
+                    _event(claim.id, now, "at_psrm", worker, fordrings_id=receipt.fordrings_id)
+                )
+            else:
+                if transfer.kind == "recall":
+                    claim.state = "recalled"
+                events.append(
+                    _event(
+                        claim.id,
+                        now,
+                        "adjusted",
+                        worker,
+                        action=transfer.kind,
+                        action_id=transfer.action_id,
+                    )
+                )
+        elif status is ActionStatus.AFVIST:
+            transfer.state = REJECTED
+            errors = [{"code": e.code, "text": e.text, "rule": e.rule_id} for e in receipt.errors]
+            transfer.error = {"errors": errors}
+            finished.append(claim.id)
+            if transfer.kind == "create":
+                claim.state, claim.psrm_errors = "rejected", errors
+            events.append(
+                _event(claim.id, now, "rejected", worker, action=transfer.kind, errors=errors)
+            )
+        else:  # HØRING
+            transfer.state = HEARING
+            if transfer.kind == "create":
+                claim.state = "hearing"
+            rules = [h.rule_id for h in receipt.hearing]
+            events.append(_event(claim.id, now, "hearing", worker, rules=rules))
+        claim.updated_at = now
+    session.flush()
+    if events:
+        session.execute(insert(ClaimEvent), events)
+    if finished:
+        promote_next(session, claim_ids=finished, now=now)
+    if at_psrm:
+        _release_related(session, main_ids=at_psrm, now=now)
+    return len(finished)
+
+
+def promote_next(session: Session, *, claim_ids: Sequence[uuid.UUID], now: dt.datetime) -> None:
+    """Queue each claim's next waiting adjustment when the claim is at PSRM and nothing is out."""
+    busy = set(
+        session.scalars(
+            select(Transfer.claim_id).where(
+                Transfer.claim_id.in_(list(claim_ids)),
+                Transfer.state.in_([QUEUED, IN_DELIVERY, SENT, HEARING]),
+            )
+        )
+    )
+    candidates = [c for c in claim_ids if c not in busy]
+    if not candidates:
+        return
+    at_psrm = set(
+        session.scalars(select(Claim.id).where(Claim.id.in_(candidates), Claim.state == "at_psrm"))
+    )
+    first = (
+        select(Transfer.claim_id, func.min(Transfer.seq))
+        .where(Transfer.claim_id.in_(list(at_psrm)), Transfer.state == WAITING)
+        .group_by(Transfer.claim_id)
+    )
+    for claim_id, seq in session.execute(first).all():
+        session.execute(
+            update(Transfer)
+            .where(Transfer.claim_id == claim_id, Transfer.seq == seq)
+            .values(state=QUEUED, next_attempt_at=now, updated_at=now)
+        )
+
+
+def _release_related(session: Session, *, main_ids: Sequence[uuid.UUID], now: dt.datetime) -> None:
+    # Related claims held for their main claim are assessed at the next sweep: mark them due.
+    session.execute(
+        update(Claim)
+        .where(Claim.main_claim_id.in_(list(main_ids)), Claim.state == "held")
+        .values(next_check_date=now.date())
+    )
+
+
+def due_for_receipts(
+    session: Session, *, worker: str, now: dt.datetime, config: TransferConfig, limit: int = 4
+) -> list[tuple[uuid.UUID, str]]:
+    """Lease sent deliveries whose receipts are due; return (pk, delivery id) pairs."""
+    rows = list(
+        session.scalars(
+            select(Delivery)
+            .where(
+                Delivery.state == D_SENT,
+                Delivery.next_attempt_at <= now,
+                (Delivery.lease_until.is_(None)) | (Delivery.lease_until < now),
+            )
+            .order_by(Delivery.next_attempt_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    for row in rows:
+        row.lease_until = now + dt.timedelta(seconds=config.lease_seconds)
+        row.worker = worker
+    return [(row.id, row.delivery_id) for row in rows]
+
+
+def after_receipts(
+    session: Session, *, delivery_pk: uuid.UUID, now: dt.datetime, config: TransferConfig
+) -> str:
+    """Close a delivery whose actions are all final, or schedule its next receipt poll."""
+    delivery = session.get_one(Delivery, delivery_pk)
+    states = dict(
+        session.execute(
+            select(Transfer.state, func.count())
+            .where(Transfer.delivery_pk == delivery_pk)
+            .group_by(Transfer.state)
+        ).all()
+    )
+    delivery.lease_until = None
+    open_states = {s for s in states if s not in FINAL}
+    if not open_states:
+        delivery.state, delivery.completed_at = COMPLETE, now
+        return COMPLETE
+    wait = config.hearing_poll_seconds if open_states == {HEARING} else config.receipt_poll_seconds
+    delivery.next_attempt_at = now + dt.timedelta(seconds=wait)
+    return D_SENT
+
+
+# ---------------------------------------------------------------------------------------------
+# staff actions
+
+
+def requeue(
+    session: Session,
+    *,
+    transfer_ids: Sequence[int] | None,
+    now: dt.datetime,
+    config: TransferConfig,
+    actor: str,
+) -> int:
+    """Put dead letters back in the queue (all when `transfer_ids` is None), staggered in time.
+
+    Bulk requeues are spread `requeue_stagger_seconds` per batch so a backlog does not hit PSRM
+    all at once.
+    """
+    query = select(Transfer).where(Transfer.state == DEAD).order_by(Transfer.id)
+    if transfer_ids is not None:
+        query = query.where(Transfer.id.in_(list(transfer_ids)))
+    rows = list(session.scalars(query))
+    for position, transfer in enumerate(rows):
+        wave = position // max(config.batch_size, 1)
+        transfer.state = QUEUED
+        transfer.delivery_pk = None
+        transfer.error = None
+        transfer.next_attempt_at = now + dt.timedelta(seconds=wave * config.requeue_stagger_seconds)
+        transfer.updated_at = now
+    creates = [t.claim_id for t in rows if t.kind == "create"]
+    if creates:
+        session.execute(
+            update(Claim).where(Claim.id.in_(creates)).values(state="queued", updated_at=now)
+        )
+    if rows:
+        session.execute(
+            insert(ClaimEvent),
+            [_event(t.claim_id, now, "requeued", actor, transfer=t.id) for t in rows],
+        )
+    return len(rows)
+
+
+def dead_letters(session: Session, *, limit: int) -> list[dict[str, Any]]:
+    """List dead letters, oldest first, with their errors."""
+    rows = session.execute(
+        select(Transfer, Claim.source, Claim.source_reference, Delivery.delivery_id)
+        .join(Claim, Claim.id == Transfer.claim_id)
+        .outerjoin(Delivery, Delivery.id == Transfer.delivery_pk)
+        .where(Transfer.state == DEAD)
+        .order_by(Transfer.id)
+        .limit(limit)
+    ).all()
+    return [
+        {
+            "transfer_id": t.id,
+            "claim_id": str(t.claim_id),
+            "kind": t.kind,
+            "area": t.area,
+            "source": source,
+            "source_reference": ref,
+            "delivery_id": delivery_id,
+            "error": t.error,
+            "updated_at": t.updated_at.isoformat(),
+        }
+        for t, source, ref, delivery_id in rows
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# the worker's unit of work
+
+
+@dataclass
+class Counters:
+    """What a worker has done since it started."""
+
+    sent: int = 0
+    receipts: int = 0
+    retries: int = 0
+    dead: int = 0
+
+
+def send_one(
+    db: Database,
+    client: PsrmClient,
+    breaker: CircuitBreaker,
+    *,
+    worker: str,
+    now: dt.datetime,
+    config: TransferConfig,
+    sender_se: str,
+    claimant_id: str,
+    counters: Counters,
+) -> bool:
+    """Take, send and record one delivery; return whether there was one."""
+    with db.transaction() as session:
+        delivery_pk = take(session, worker=worker, now=now, config=config)
+        if delivery_pk is None:
+            return False
+        if not breaker.allow():
+            postpone(
+                session,
+                delivery_pk=delivery_pk,
+                until=now + dt.timedelta(seconds=config.receipt_poll_seconds),
+            )
+            return False
+    with db.sessions() as session:
+        body = build(session, delivery_pk=delivery_pk, sender_se=sender_se, claimant_id=claimant_id)
+    try:
+        ack = client.submit(body)
+    except PsrmDuplicateDelivery:
+        # PSRM has this delivery already (a resend after a crash): fetch its receipts.
+        breaker.record_success()
+        answers: Sequence[Receipt] = ()
+    except PsrmUnavailable as exc:
+        breaker.record_failure()
+        counters.retries += 1
+        with db.transaction() as session:
+            state = mark_failed(
+                session,
+                delivery_pk=delivery_pk,
+                error=str(exc),
+                retryable=True,
+                now=now,
+                config=config,
+                worker=worker,
+            )
+        counters.dead += state == D_DEAD
+        log.warning("delivery not sent (%s): %s", state, exc)
+        return True
+    except PsrmRequestRejected as exc:
+        breaker.record_success()
+        with db.transaction() as session:
+            mark_failed(
+                session,
+                delivery_pk=delivery_pk,
+                error=str(exc),
+                retryable=False,
+                now=now,
+                config=config,
+                worker=worker,
+            )
+        counters.dead += 1
+        log.error("delivery refused by PSRM: %s", exc)
+        return True
+    else:
+        breaker.record_success()
+        answers = ack.actions
+    with db.transaction() as session:
+        mark_sent(
+            session, delivery_pk=delivery_pk, now=now, config=config, worker=worker, answers=answers
+        )
+    counters.sent += 1
+    return True
+
+
+def poll_receipts(
+    db: Database,
+    client: PsrmClient,
+    breaker: CircuitBreaker,
+    *,
+    worker: str,
+    now: dt.datetime,
+    config: TransferConfig,
+    counters: Counters,
+) -> int:
+    """Fetch receipts for due deliveries; return how many deliveries were polled."""
+    if not breaker.allow():
+        return 0
+    with db.transaction() as session:
+        due = due_for_receipts(session, worker=worker, now=now, config=config)
+    for delivery_pk, delivery_id in due:
+        try:
+            receipts = client.fetch_receipts(
+                delivery_id=delivery_id, max_items=config.receipt_batch
+            )
+        except (PsrmUnavailable, PsrmRequestRejected) as exc:
+            breaker.record_failure()
+            with db.transaction() as session:
+                delivery = session.get_one(Delivery, delivery_pk)
+                delivery.lease_until = None
+                delivery.next_attempt_at = now + dt.timedelta(seconds=config.receipt_poll_seconds)
+            log.warning("receipts for %s not fetched: %s", delivery_id, exc)
+            continue
+        breaker.record_success()
+        with db.transaction() as session:
+            counters.receipts += apply_receipts(
+                session,
+                delivery_pk=delivery_pk,
+                receipts=receipts,
+                now=now,
+                config=config,
+                worker=worker,
+            )
+            after_receipts(session, delivery_pk=delivery_pk, now=now, config=config)
+    return len(due)
+
+
+# ---------------------------------------------------------------------------------------------
+# hearings
+
+
+def hearings(session: Session, *, limit: int) -> list[dict[str, Any]]:
+    """List claims PSRM has parked in hearing, oldest first, with the rules that sent them."""
+    rows = session.execute(
+        select(Transfer, Claim)
+        .join(Claim, Claim.id == Transfer.claim_id)
+        .where(Transfer.state == HEARING)
+        .order_by(Transfer.updated_at, Transfer.id)
+        .limit(limit)
+    ).all()
+    out = []
+    for transfer, claim in rows:
+        event = session.scalars(
+            select(ClaimEvent)
+            .where(ClaimEvent.claim_id == claim.id, ClaimEvent.kind == "hearing")
+            .order_by(ClaimEvent.id.desc())
+            .limit(1)
+        ).first()
+        out.append(
+            {
+                "claim_id": str(claim.id),
+                "source": claim.source,
+                "source_reference": claim.source_reference,
+                "business_area": claim.business_area,
+                "fordringstype": claim.fordringstype,
+                "amount_dkk": str(claim.amount) if claim.amount is not None else None,
+                "action_id": transfer.action_id,
+                "since": transfer.updated_at.isoformat(),
+                "rules": (event.detail.get("rules", []) if event else []),
+            }
+        )
+    return out
+
+
+def decide_hearing(
+    session: Session, *, claim_id: uuid.UUID, confirm: bool, actor: str, note: str, now: dt.datetime
+) -> str:
+    """Record staff's decision on a claim in hearing; return the action id it concerns.
+
+    Confirming leaves the claim in hearing until PSRM's receipt says UDFØRT; withdrawing ends
+    its transfer (the fagsystem may send a corrected claim under the same reference).
+
+    Raises:
+        NotFound: the claim is not in hearing.
+    """
+    from app.errors import NotFound
+
+    transfer_row = session.scalars(
+        select(Transfer).where(
+            Transfer.claim_id == claim_id, Transfer.state == HEARING, Transfer.kind == "create"
+        )
+    ).first()
+    if transfer_row is None:
+        raise NotFound(f"claim {claim_id} is not in hearing")
+    claim = session.get_one(Claim, claim_id)
+    if confirm:
+        kind = "hearing_confirmed"
+    else:
+        kind = "hearing_withdrawn"
+        transfer_row.state, transfer_row.updated_at = WITHDRAWN, now
+        claim.state, claim.updated_at = "withdrawn", now
+    session.add(
+        ClaimEvent(
+            claim_id=claim_id,
+            at=now,
+            kind=kind,
+            actor=actor,
+            detail={"note": note[:500], "action_id": transfer_row.action_id},
+        )
+    )
+    return transfer_row.action_id

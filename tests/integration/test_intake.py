@@ -1,0 +1,285 @@
+"""Claim intake over HTTP: storage, idempotency, refusal, per-claim results, masking.
+
+Runs on SQLite and PostgreSQL. Messages come from the ØiR adapter's sample builder and
+published examples, so these tests exercise the real parse → map → validate → store path.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from adapters.oir import samples
+from tests.builders import auth
+from tests.golden import CONTRACTS
+
+XML = {"Content-Type": "application/xml"}
+CPR_IN_TEXT = re.compile(r"(?<!\d)\d{6}-?\d{4}(?!\d)")
+
+
+def post_oir(client: TestClient, body: bytes, **headers: str) -> Any:
+    return client.post("/v1/intake/oir", content=body, headers={**auth("oir"), **XML, **headers})
+
+
+def claims(client: TestClient, **params: Any) -> list[dict[str, Any]]:
+    response = client.get("/v1/claims", params={"limit": 500, **params}, headers=auth("ops"))
+    assert response.status_code == 200
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+def with_amount_above_principal(body: bytes, claim: int = 0) -> bytes:
+    """Make the n-th claim's amount larger than its principal (R_4_7 / amount.exceeds_principal)."""
+    text = body.decode()
+    amounts = list(re.finditer(r"<Beloeb>([\d.]+)</Beloeb>", text))
+    match = amounts[claim]
+    return (text[: match.start(1)] + "99999.00" + text[match.end(1) :]).encode()
+
+
+class TestTakingAMessage:
+    def test_every_claim_is_stored_with_its_own_result(self, client: TestClient) -> None:
+        response = post_oir(client, samples.message(3, message_id="M-1"))
+
+        assert response.status_code == 202
+        body = response.json()
+        assert body["status"] == "accepted"
+        assert body["counts"] == {"claims": 3, "accepted": 3, "rejected": 0, "duplicates": 0}
+        assert [c["result"] for c in body["claims"]] == ["accepted"] * 3
+        stored = claims(client)
+        assert {c["id"] for c in stored} == {c["claim_id"] for c in body["claims"]}
+
+    def test_the_same_message_again_replays_the_first_answer(self, client: TestClient) -> None:
+        message = samples.message(2, message_id="M-2")
+        first = post_oir(client, message)
+
+        again = post_oir(client, message)
+
+        assert again.status_code == 200
+        assert again.headers["idempotent-replayed"] == "true"
+        assert again.json() == first.json()
+        assert len(claims(client)) == 2
+
+    def test_same_id_with_other_content_is_409_and_changes_nothing(
+        self, client: TestClient
+    ) -> None:
+        post_oir(client, samples.message(2, message_id="M-3"))
+
+        response = post_oir(client, samples.message(3, message_id="M-3"))
+
+        assert response.status_code == 409
+        assert response.json()["error"]["code"] == "conflict"
+        assert len(claims(client)) == 2
+
+    def test_a_claim_reference_reused_with_other_content_is_409(self, client: TestClient) -> None:
+        post_oir(client, samples.message(1, message_id="M-4"))
+        changed = samples.message(1, message_id="M-5").replace(b"999.50", b"500.00")
+
+        response = post_oir(client, changed)
+
+        assert response.status_code == 409
+        problem = response.json()["error"]["problems"][0]
+        assert problem["code"] == "claim.conflict"
+        assert problem["source_path"].startswith("/DebitorRegistrering/DebitorKonto[1]/Fordring[1]")
+        assert len(claims(client)) == 1
+
+    def test_an_identical_claim_in_a_new_message_is_a_duplicate(self, client: TestClient) -> None:
+        first = post_oir(client, samples.message(1, message_id="M-6")).json()
+
+        again = post_oir(client, samples.message(1, message_id="M-7"))
+
+        assert again.status_code == 202
+        result = again.json()["claims"][0]
+        assert result["duplicate"] is True
+        assert result["claim_id"] == first["claims"][0]["claim_id"]
+        assert len(claims(client)) == 1
+
+
+class TestPerClaimProblems:
+    def test_a_bad_claim_is_rejected_beside_good_ones(self, client: TestClient) -> None:
+        body = with_amount_above_principal(samples.message(3, message_id="M-8"), claim=1)
+
+        response = post_oir(client, body)
+
+        assert response.status_code == 202
+        answer = response.json()
+        assert answer["status"] == "partially_accepted"
+        rejected = answer["claims"][1]
+        assert rejected["result"] == "rejected"
+        assert rejected["state"] == "invalid"
+        problem = rejected["problems"][0]
+        assert problem["code"] == "amount.exceeds_principal"
+        assert problem["field"] == "amount"
+        assert (
+            problem["source_path"].endswith("Fordring[2]/Beloeb")
+            or "Fordring[2]" in problem["source_path"]
+        )
+        stored = {c["id"]: c for c in claims(client)}
+        assert stored[rejected["claim_id"]]["state"] == "invalid"
+        assert stored[rejected["claim_id"]]["problems"][0]["code"] == "amount.exceeds_principal"
+
+    def test_a_message_with_no_good_claim_is_422_and_nothing_is_stored(
+        self, client: TestClient
+    ) -> None:
+        body = with_amount_above_principal(samples.message(1, message_id="M-9"))
+
+        response = post_oir(client, body)
+
+        assert response.status_code == 422
+        error = response.json()["error"]
+        assert error["code"] == "request.invalid"
+        assert error["claims"][0]["problems"][0]["code"] == "amount.exceeds_principal"
+        assert claims(client) == []
+
+    def test_after_a_422_the_corrected_message_is_taken_under_the_same_id(
+        self, client: TestClient
+    ) -> None:
+        post_oir(client, with_amount_above_principal(samples.message(1, message_id="M-10")))
+
+        response = post_oir(client, samples.message(1, message_id="M-10"))
+
+        assert response.status_code == 202
+
+    def test_a_rejected_claim_can_be_corrected_under_its_reference(
+        self, client: TestClient
+    ) -> None:
+        bad = with_amount_above_principal(samples.message(2, message_id="M-11"), claim=1)
+        rejected_id = post_oir(client, bad).json()["claims"][1]["claim_id"]
+
+        fixed = post_oir(client, samples.message(2, message_id="M-12"))
+
+        result = fixed.json()["claims"][1]
+        assert result["result"] == "accepted"
+        assert result["claim_id"] == rejected_id
+        claim = client.get(f"/v1/claims/{rejected_id}", headers=auth("ops")).json()
+        assert claim["revision"] == 2
+        assert claim["state"] != "invalid"
+
+    def test_no_cpr_number_appears_in_any_answer(self, client: TestClient) -> None:
+        body = samples.message(2, message_id="M-13").replace(
+            b"<CPRNummer>0101600000</CPRNummer>", b"<CPRNummer>3213601234</CPRNummer>"
+        )
+
+        response = post_oir(client, body)
+
+        assert "3213601234" not in response.text
+        assert not CPR_IN_TEXT.search(response.text.replace("0000000", ""))
+
+
+class TestRefusedMessages:
+    def test_malformed_xml_is_400_and_nothing_is_stored(self, client: TestClient) -> None:
+        response = post_oir(client, b"<DebitorRegistrering><MeddelelseHoved>")
+
+        assert response.status_code == 400
+        assert response.json()["error"]["code"] == "message.malformed"
+        assert claims(client) == []
+
+    def test_doctype_and_entities_are_refused(self, client: TestClient) -> None:
+        hostile = (
+            b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+            b"<DebitorRegistrering>&x;</DebitorRegistrering>"
+        )
+
+        response = post_oir(client, hostile)
+
+        assert response.status_code == 400
+        assert response.json()["error"]["problems"][0]["code"] == "xml.doctype_forbidden"
+        assert "root:" not in response.text
+
+    def test_billion_laughs_is_refused(self, client: TestClient) -> None:
+        lol = (
+            b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+            b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>'
+            b"<lolz>&lol2;</lolz>"
+        )
+
+        assert post_oir(client, lol).status_code == 400
+
+    def test_a_contract_violation_is_422(self, client: TestClient) -> None:
+        body = b'<?xml version="1.0"?><Something xmlns="urn:other"/>'
+
+        response = post_oir(client, body)
+
+        assert response.status_code == 422
+        assert response.json()["error"]["code"] == "message.contract_violation"
+
+    def test_the_wrong_media_type_is_415(self, client: TestClient) -> None:
+        response = post_oir(
+            client, samples.message(1, message_id="M-14"), **{"Content-Type": "application/json"}
+        )
+
+        assert response.status_code == 415
+        assert "application/xml" in response.json()["error"]["accepted_media_types"]
+
+    def test_a_body_over_the_limit_is_413(self, client: TestClient) -> None:
+        runtime = client.app.state.runtime  # type: ignore[attr-defined]
+        limit = runtime.settings.max_body_bytes
+
+        response = post_oir(client, b" " * (limit + 1))
+
+        assert response.status_code == 413
+        assert claims(client) == []
+
+    @pytest.mark.parametrize("example", sorted((CONTRACTS / "oir" / "examples").glob("*.xml")))
+    def test_every_published_example_is_taken(self, client: TestClient, example) -> None:  # type: ignore[no-untyped-def]
+        response = post_oir(client, example.read_bytes())
+
+        assert response.status_code in (202, 422)
+        assert response.status_code != 500
+
+
+class TestReadingClaims:
+    def test_cpr_numbers_are_masked(self, client: TestClient) -> None:
+        post_oir(client, samples.message(1, message_id="M-20"))
+
+        claim = claims(client)[0]
+
+        debtor = claim["claim"]["liabilities"][0]["debtor_id"]
+        assert debtor == "010160-****"
+
+    def test_filters_and_cursor_pages(self, client: TestClient) -> None:
+        post_oir(client, samples.message(7, message_id="M-21"))
+        seen: list[str] = []
+        cursor = None
+
+        while True:
+            params: dict[str, Any] = {"limit": 3, "source": "oir"}
+            if cursor:
+                params["cursor"] = cursor
+            page = client.get("/v1/claims", params=params, headers=auth("ops")).json()
+            seen += [c["id"] for c in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+
+        assert len(seen) == 7
+        assert len(set(seen)) == 7
+        only = claims(client, fordringstype="KTNEBOF")
+        assert only
+        assert {c["fordringstype"] for c in only} == {"KTNEBOF"}
+        assert claims(client, business_area="parkering") == []
+
+    def test_a_fagsystem_sees_only_its_own_claims(self, client: TestClient) -> None:
+        claim_id = post_oir(client, samples.message(1, message_id="M-22")).json()["claims"][0][
+            "claim_id"
+        ]
+
+        assert client.get(f"/v1/claims/{claim_id}", headers=auth("ky")).status_code == 404
+        assert client.get("/v1/claims", headers=auth("ky")).json()["items"] == []
+        assert client.get(f"/v1/claims/{claim_id}", headers=auth("oir")).status_code == 200
+
+    def test_a_bad_cursor_is_422(self, client: TestClient) -> None:
+        response = client.get("/v1/claims", params={"cursor": "nonsense"}, headers=auth("ops"))
+
+        assert response.status_code == 422
+
+    def test_events_tell_the_claims_history(self, client: TestClient) -> None:
+        claim_id = post_oir(client, samples.message(1, message_id="M-23")).json()["claims"][0][
+            "claim_id"
+        ]
+
+        events = client.get(f"/v1/claims/{claim_id}/events", headers=auth("ops")).json()
+
+        assert [e["kind"] for e in events] == ["received"]

@@ -1,0 +1,428 @@
+"""From intake to PSRM: readiness, on-boarding, pauses, the queue, receipts, hearings,
+adjustments, retries and dead letters, against the PSRM simulator over real HTTP.
+
+The worker is driven step by step (`drain`), and time moves only when a test moves the clock,
+which the service and the simulator share.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from adapters.psrm import simulator
+from app.clock import Clock
+from app.db.session import Database
+from app.domain import catalogue as catalogue_module
+from app.domain.catalogue import Catalogue
+from app.main import create_app
+from app.worker import TransferWorker, psrm_client
+from tests.builders import auth
+from tests.conftest import make_settings
+from tests.golden import CONTRACTS
+from tests.live import serve
+
+JSON = {"Content-Type": "application/json"}
+
+
+def ky_claim(reference: str, **overrides: Any) -> dict[str, Any]:
+    claim: dict[str, Any] = {
+        "reference": reference,
+        "benefit": "kontanthjaelp",
+        "citizen": {"cpr": "0101501000", "name": "Mette Jensen"},
+        "period": {"from": "2025-01-01", "to": "2025-01-28"},
+        "principal": "1500.00",
+        "amount": "1500.00",
+        "decisionDate": "2025-02-27",
+        "dueDate": "2025-03-29",
+        "srbDate": "2025-04-12",
+        "noticeDate": "2025-04-26",
+        "description": "Tilbagebetaling af kontanthjælp 01.2025",
+    }
+    claim.update(overrides)
+    return claim
+
+
+class Scenario:
+    """The API, a worker and the simulator, sharing one database and one clock."""
+
+    def __init__(self, client: TestClient, worker: TransferWorker, psrm_url: str, clock: Clock):
+        self.client, self.worker, self.psrm_url, self.clock = client, worker, psrm_url, clock
+
+    def post(self, message_id: str, *claims: dict[str, Any]) -> dict[str, Any]:
+        body = json.dumps({"messageId": message_id, "claims": list(claims)}).encode()
+        response = self.client.post("/v1/intake/ky", content=body, headers={**auth("ky"), **JSON})
+        assert response.status_code == 202, response.text
+        answer: dict[str, Any] = response.json()
+        return answer
+
+    def onboard(self, area: str = "socialret", **extra: Any) -> dict[str, Any]:
+        response = self.client.put(
+            f"/v1/ops/onboarding/{area}",
+            json={"state": "onboarded", **extra},
+            headers=auth("ops"),
+        )
+        assert response.status_code == 200, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+    def drain(self, rounds: int = 100) -> None:
+        """Let the worker run until it has nothing more to do now."""
+        for _ in range(rounds):
+            if not self.worker.step():
+                return
+        raise AssertionError("the worker kept finding work")
+
+    def claim(self, claim_id: str) -> dict[str, Any]:
+        response = self.client.get(f"/v1/claims/{claim_id}", headers=auth("ops"))
+        assert response.status_code == 200
+        result: dict[str, Any] = response.json()
+        return result
+
+    def psrm_state(self) -> dict[str, Any]:
+        state: dict[str, Any] = httpx.get(f"{self.psrm_url}/admin/state").json()
+        return state
+
+    def faults(self, **faults: Any) -> None:
+        httpx.post(f"{self.psrm_url}/admin/faults", json=faults).raise_for_status()
+
+    def advance(self, **delta: float) -> None:
+        self.clock.advance(dt.timedelta(**delta))
+
+
+@contextmanager
+def running(
+    database: Database, clock: Clock, psrm_catalogue: Catalogue | None = None
+) -> Iterator[Scenario]:
+    sim = simulator.create_app(simulator.SimulatorConfig(clock=clock.now, catalogue=psrm_catalogue))
+    with serve(sim) as url:
+        settings = make_settings(
+            database.url,
+            psrm_url=url,
+            psrm_simulator=False,
+            worker_embedded=False,
+            worker_max_attempts=3,
+            worker_backoff_base_seconds=10,
+            worker_backoff_max_seconds=60,
+            breaker_failures=100,
+        )
+        app = create_app(settings, database=database, clock=clock)
+        worker = TransferWorker(
+            db=database,
+            settings=settings,
+            catalogue=app.state.runtime.catalogue,
+            clock=clock,
+            client=psrm_client(settings, url),
+            name="test-worker",
+        )
+        with TestClient(app) as client:
+            yield Scenario(client, worker, url, clock)
+        worker.client.close()
+
+
+@pytest.fixture
+def scenario(database: Database, clock: Clock) -> Iterator[Scenario]:
+    with running(database, clock) as made:
+        yield made
+
+
+@pytest.fixture
+def psrm_without_ktnebof(database: Database, clock: Clock) -> Iterator[Scenario]:
+    """PSRM's filter is PSRM's: here it does not know a type our catalogue has."""
+    data = json.loads((CONTRACTS / "psrm" / "catalogue.json").read_text(encoding="utf-8"))
+    data["types"] = [t for t in data["types"] if t["code"] != "KTNEBOF"]
+    with running(database, clock, catalogue_module.from_dict(data)) as made:
+        yield made
+
+
+class TestHappyPath:
+    def test_ready_claims_reach_psrm_exactly_once(self, scenario: Scenario) -> None:
+        scenario.onboard()
+        answer = scenario.post("M1", *(ky_claim(f"R-{i}") for i in range(5)))
+        assert {c["state"] for c in answer["claims"]} == {"queued"}
+
+        scenario.drain()
+
+        for result in answer["claims"]:
+            claim = scenario.claim(result["claim_id"])
+            assert claim["state"] == "at_psrm"
+        state = scenario.psrm_state()
+        assert state["claims_by_status"] == {"UDFØRT": 5}
+        assert state["keys_created_more_than_once"] == []
+        events = scenario.client.get(
+            f"/v1/claims/{answer['claims'][0]['claim_id']}/events", headers=auth("ops")
+        ).json()
+        assert [e["kind"] for e in events] == ["received", "sent", "at_psrm"]
+        assert events[-1]["detail"]["fordrings_id"]
+
+    def test_queue_overview_counts_by_area_and_state(self, scenario: Scenario) -> None:
+        scenario.post("M2", ky_claim("R-1"), ky_claim("R-2"))
+
+        queue = scenario.client.get("/v1/ops/queue", headers=auth("ops")).json()
+
+        assert queue["by_area"]["socialret"] == {"held": 2}
+        assert queue["oldest_waiting"]["socialret"]["age_seconds"] >= 0
+
+
+class TestHolds:
+    def test_a_claim_in_an_area_not_onboarded_waits_until_it_is(self, scenario: Scenario) -> None:
+        claim_id = scenario.post("M3", ky_claim("R-1"))["claims"][0]["claim_id"]
+        scenario.drain()
+        assert scenario.claim(claim_id)["state"] == "held"
+        why = scenario.client.get(f"/v1/claims/{claim_id}/readiness", headers=auth("ops")).json()
+        assert [h["reason"] for h in why["holds"]] == ["area_not_onboarded"]
+
+        dry = scenario.client.post(
+            "/v1/ops/onboarding/socialret/dry-run", headers=auth("ops")
+        ).json()
+        assert dry["would_pass"] == 1
+        assert scenario.claim(claim_id)["state"] == "held"
+
+        released = scenario.onboard()
+        scenario.drain()
+
+        assert released["released"] == 1
+        assert scenario.claim(claim_id)["state"] == "at_psrm"
+
+    def test_a_claim_waits_for_its_srb_and_goes_when_the_date_passes(
+        self, scenario: Scenario
+    ) -> None:
+        scenario.onboard()
+        claim_id = scenario.post(
+            "M4",
+            ky_claim("R-1", dueDate="2026-03-01", srbDate="2026-03-10", noticeDate="2026-03-01"),
+        )["claims"][0]["claim_id"]
+        assert scenario.claim(claim_id)["state"] == "held"
+        why = scenario.client.get(f"/v1/claims/{claim_id}/readiness", headers=auth("ops")).json()
+        assert why["holds"][0]["reason"] == "awaiting_srb"
+        assert why["holds"][0]["until"] == "2026-03-11"
+
+        scenario.advance(days=9)
+        scenario.client.post("/v1/ops/sweep", headers=auth("ops"))
+        assert scenario.claim(claim_id)["state"] == "queued"
+        scenario.drain()
+
+        assert scenario.claim(claim_id)["state"] == "at_psrm"
+
+    def test_a_claim_without_notice_waits(self, scenario: Scenario) -> None:
+        scenario.onboard()
+        claim = ky_claim("R-1")
+        del claim["noticeDate"]
+
+        result = scenario.post("M5", claim)["claims"][0]
+
+        assert result["state"] == "held"
+        assert result["holds"] == ["awaiting_notice"]
+
+    def test_pauses_have_holders_and_one_resume_does_not_lift_another(
+        self, scenario: Scenario
+    ) -> None:
+        scenario.onboard()
+        claim_id = scenario.post("M6", ky_claim("R-1"))["claims"][0]["claim_id"]
+        pause = {"area": "socialret", "reason": "afstemning"}
+        first = scenario.client.post(
+            "/v1/ops/pauses", json={**pause, "holder": "anna"}, headers=auth("ops")
+        ).json()
+        second = scenario.client.post(
+            "/v1/ops/pauses",
+            json={**pause, "holder": "bo", "reason": "systemfejl"},
+            headers=auth("ops"),
+        ).json()
+        assert scenario.claim(claim_id)["state"] == "held"
+
+        refused = scenario.client.post(
+            f"/v1/ops/pauses/{first['id']}/resume", json={"holder": "bo"}, headers=auth("ops")
+        )
+        scenario.client.post(
+            f"/v1/ops/pauses/{first['id']}/resume", json={"holder": "anna"}, headers=auth("ops")
+        )
+        scenario.drain()
+        still = scenario.claim(claim_id)["state"]
+        scenario.client.post(
+            f"/v1/ops/pauses/{second['id']}/resume", json={"holder": "bo"}, headers=auth("ops")
+        )
+        scenario.drain()
+
+        assert refused.status_code == 403
+        assert still == "held"
+        assert scenario.claim(claim_id)["state"] == "at_psrm"
+
+    def test_limitation_watch_lists_claims_about_to_be_lost(self, scenario: Scenario) -> None:
+        near = ky_claim(
+            "R-NEAR", citizen={"cpr": "0101501000", "name": "A", "limitationDate": "2026-04-01"}
+        )
+        scenario.post("M7", near, ky_claim("R-FAR"))
+
+        watch = scenario.client.get(
+            "/v1/ops/limitation-watch", params={"horizon_days": 90}, headers=auth("ops")
+        ).json()
+
+        assert [c["source_reference"] for c in watch["claims"]] == ["R-NEAR"]
+        assert watch["claims"][0]["days_left"] == 30
+        assert watch["buckets"]["0-30"] == 1
+        metrics = scenario.client.get("/metrics").text
+        assert 'kravbro_limitation_watch_claims{bucket="0-30"} 1.0' in metrics
+
+
+class TestPsrmAnswers:
+    def test_a_hearing_is_listed_and_confirming_it_gets_the_claim_accepted(
+        self, scenario: Scenario
+    ) -> None:
+        scenario.onboard()
+        big = ky_claim("R-BIG", principal="150000.00", amount="150000.00")
+        claim_id = scenario.post("M8", big)["claims"][0]["claim_id"]
+        scenario.drain()
+        assert scenario.claim(claim_id)["state"] == "hearing"
+        listed = scenario.client.get("/v1/ops/hearings", headers=auth("ops")).json()
+        assert listed[0]["claim_id"] == claim_id
+        assert "R_4_2" in listed[0]["rules"]
+
+        decision = scenario.client.post(
+            f"/v1/ops/hearings/{claim_id}", json={"decision": "confirm"}, headers=auth("ops")
+        )
+        scenario.advance(minutes=2)
+        scenario.drain()
+
+        assert decision.status_code == 200
+        assert scenario.claim(claim_id)["state"] == "at_psrm"
+
+    def test_a_claim_psrm_rejects_is_rejected_with_its_codes(
+        self, psrm_without_ktnebof: Scenario
+    ) -> None:
+        scenario = psrm_without_ktnebof
+        scenario.onboard()
+        loan = ky_claim("R-OLD", benefit="boligindskud")
+        claim_id = scenario.post("M9", loan)["claims"][0]["claim_id"]
+
+        scenario.drain()
+
+        claim = scenario.claim(claim_id)
+        assert claim["state"] == "rejected"
+        events = scenario.client.get(f"/v1/claims/{claim_id}/events", headers=auth("ops")).json()
+        assert events[-1]["kind"] == "rejected"
+        assert events[-1]["detail"]["errors"][0]["code"] == 151
+        mine = scenario.client.get(
+            "/v1/claims", params={"state": "rejected"}, headers=auth("ky")
+        ).json()
+        assert [c["id"] for c in mine["items"]] == [claim_id]
+
+
+class TestFailures:
+    def test_a_service_window_is_retried_with_backoff(self, scenario: Scenario) -> None:
+        scenario.onboard()
+        claim_id = scenario.post("M10", ky_claim("R-1"))["claims"][0]["claim_id"]
+        scenario.faults(unavailable_next=2)
+
+        scenario.drain()
+        assert scenario.claim(claim_id)["state"] == "sending"
+        scenario.advance(seconds=61)
+        scenario.drain()
+        scenario.advance(seconds=61)
+        scenario.drain()
+
+        assert scenario.claim(claim_id)["state"] == "at_psrm"
+        assert scenario.psrm_state()["keys_created_more_than_once"] == []
+
+    def test_a_delivery_that_keeps_failing_is_a_dead_letter_until_requeued(
+        self, scenario: Scenario
+    ) -> None:
+        scenario.onboard()
+        claim_id = scenario.post("M11", ky_claim("R-1"))["claims"][0]["claim_id"]
+        scenario.faults(unavailable=True)
+        for _ in range(3):
+            scenario.drain()
+            scenario.advance(seconds=61)
+        assert scenario.claim(claim_id)["state"] == "dead_letter"
+        dead = scenario.client.get("/v1/ops/dead-letters", headers=auth("ops")).json()
+        assert dead[0]["claim_id"] == claim_id
+        assert "NyMF is down" in dead[0]["error"]["message"] or dead[0]["error"]["message"]
+
+        scenario.faults(unavailable=False)
+        requeued = scenario.client.post(
+            "/v1/ops/requeue", json={"all": True}, headers=auth("ops")
+        ).json()
+        scenario.drain()
+
+        assert requeued == {"requeued": 1}
+        assert scenario.claim(claim_id)["state"] == "at_psrm"
+
+    def test_an_abandoned_delivery_is_resent_under_the_same_id(
+        self, scenario: Scenario, database: Database
+    ) -> None:
+        from app.services import transfer
+
+        scenario.onboard()
+        scenario.post("M12", *(ky_claim(f"R-{i}") for i in range(3)))
+        # A worker takes the batch and dies before sending it.
+        with database.transaction() as session:
+            taken = transfer.take(
+                session,
+                worker="dead-worker",
+                now=scenario.clock.now(),
+                config=scenario.worker.config,
+            )
+        assert taken is not None
+        scenario.drain()
+        assert scenario.psrm_state()["deliveries"] == 0
+
+        scenario.advance(seconds=scenario.worker.config.lease_seconds + 1)
+        scenario.drain()
+
+        state = scenario.psrm_state()
+        assert state["deliveries"] == 1
+        assert state["claims_by_status"] == {"UDFØRT": 3}
+
+
+class TestAdjustments:
+    def adjust(self, scenario: Scenario, message_id: str, *items: dict[str, Any]) -> Any:
+        body = json.dumps({"messageId": message_id, "adjustments": list(items)}).encode()
+        return scenario.client.post(
+            "/v1/intake/ky/adjustments", content=body, headers={**auth("ky"), **JSON}
+        )
+
+    def test_adjustments_wait_for_their_claim_and_go_in_order(self, scenario: Scenario) -> None:
+        claim_id = scenario.post("M13", ky_claim("R-1"))["claims"][0]["claim_id"]
+        answer = self.adjust(
+            scenario,
+            "A1",
+            {
+                "reference": "R-1",
+                "action": "write_down",
+                "reason": "INDB",
+                "amount": "100.00",
+                "effectiveDate": "2026-02-01",
+            },
+            {"reference": "R-1", "action": "write_down", "reason": "REGU", "amount": "50.00"},
+        )
+        assert answer.status_code == 202
+        assert [a["state"] for a in answer.json()["adjustments"]] == ["waiting", "waiting"]
+
+        scenario.onboard()
+        for _ in range(4):
+            scenario.drain()
+
+        events = scenario.client.get(f"/v1/claims/{claim_id}/events", headers=auth("ops")).json()
+        kinds = [e["kind"] for e in events]
+        assert kinds.count("adjusted") == 2
+        assert kinds.index("at_psrm") < kinds.index("adjusted")
+        adjusted = [e for e in events if e["kind"] == "sent" and e["detail"]["action"] != "create"]
+        assert [e["detail"]["action"] for e in adjusted] == ["write_down", "write_down"]
+
+    def test_an_adjustment_with_a_bad_reason_is_refused(self, scenario: Scenario) -> None:
+        scenario.post("M14", ky_claim("R-1"))
+
+        response = self.adjust(
+            scenario, "A2", {"reference": "R-1", "action": "recall", "reason": "INDB"}
+        )
+
+        assert response.status_code == 422
+        problem = response.json()["error"]["problems"][0]
+        assert problem["code"] == "adjustment.reason_not_allowed"
+        assert problem["source_path"] == "/adjustments/0/reason"
