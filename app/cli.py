@@ -33,8 +33,14 @@ def _serve(args: argparse.Namespace) -> None:
         )
     if settings.demo:
         log.warning("demo mode: the documented demo API keys are accepted")
+    app = create_app(settings)
+    if args.demo_data:
+        from app import demo
+
+        runtime = app.state.runtime
+        demo.load(runtime.db, settings=settings, catalogue=runtime.catalogue, clock=runtime.clock)
     uvicorn.run(
-        create_app(settings),
+        app,
         host=args.host,
         port=args.port,
         log_config=None,
@@ -100,6 +106,9 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--demo", action="store_true", help="accept the documented demo keys")
     serve.add_argument("--no-access-log", action="store_true")
+    serve.add_argument(
+        "--demo-data", action="store_true", help="load demo claims from KY, KSD and ØiR first"
+    )
     serve.set_defaults(func=_serve)
     work = commands.add_parser("worker", help="run a transfer worker (PostgreSQL: any number)")
     work.add_argument("--name", default=None, help="the worker's name in /v1/ops/queue")

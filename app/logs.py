@@ -32,3 +32,5 @@ def configure(level: str = "INFO") -> None:
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
+    # One line per outbound request is noise; failures are logged by the worker itself.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

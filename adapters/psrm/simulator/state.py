@@ -95,7 +95,6 @@ class SimulatorConfig:
     clock: Callable[[], dt.datetime] = _utc_now
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     first_fordrings_id: int = 1_000_001
-    seed: int = 0
     max_body_bytes: int = 64 * 1024 * 1024
 
 
@@ -309,7 +308,6 @@ class Simulator:
         self._adjustments: dict[str, _Outcome] = {}
         self._next_id = self.config.first_fordrings_id
         self._ledger = _Ledger()
-        self._random = random.Random(self.config.seed)
         self._counts: Counter[str] = Counter()
         self._touched: list[tuple[_Claim, int, int, str]] | None = None
 
