@@ -28,8 +28,13 @@ def test_the_example_validates() -> None:
     [
         {"reference": "R", "action": "recall", "reason": "INDB"},
         {"reference": "R", "action": "write_down", "reason": "INDB", "amount": "10"},
-        {"reference": "R", "action": "write_down", "reason": "REGU", "amount": "10",
-         "effectiveDate": "2026-01-01"},
+        {
+            "reference": "R",
+            "action": "write_down",
+            "reason": "REGU",
+            "amount": "10",
+            "effectiveDate": "2026-01-01",
+        },
         {"reference": "R", "action": "write_up", "reason": "REGU"},
         {"reference": "R", "action": "move", "reason": "REGU"},
     ],
