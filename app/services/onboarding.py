@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db.tables import Claim, Onboarding, OnboardingChange, Pause
+from app.db.tables import Onboarding, OnboardingChange, Pause
 from app.domain.catalogue import Catalogue
 from app.domain.claim import CanonicalClaim
 from app.domain.readiness import HoldReason, OnboardingState
@@ -340,8 +340,3 @@ def pauses(session: Session, *, claimant_id: str, active_only: bool) -> list[dic
     if active_only:
         query = query.where(Pause.lifted_at.is_(None))
     return [render_pause(p) for p in session.scalars(query.order_by(Pause.created_at.desc()))]
-
-
-def claims_in(session: Session, *, claim_ids: list[uuid.UUID]) -> list[Claim]:
-    """Return stored claims by id."""
-    return list(session.scalars(select(Claim).where(Claim.id.in_(claim_ids))))

@@ -1,0 +1,170 @@
+"""On-boarding states, type exceptions, history, the dry run, and the clock, over HTTP."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.builders import auth
+
+JSON = {"Content-Type": "application/json"}
+
+
+def claim(reference: str, **overrides: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "reference": reference,
+        "benefit": "kontanthjaelp",
+        "citizen": {"cpr": "0101501000", "name": "Mette Jensen"},
+        "period": {"from": "2025-01-01", "to": "2025-01-28"},
+        "principal": "1500.00",
+        "amount": "1500.00",
+        "decisionDate": "2025-02-27",
+        "dueDate": "2025-03-29",
+        "srbDate": "2025-04-12",
+        "noticeDate": "2025-04-26",
+        "description": "Tilbagebetaling af kontanthjælp 01.2025",
+    }
+    base.update(overrides)
+    return base
+
+
+def post(client: TestClient, message_id: str, *claims: dict[str, Any]) -> dict[str, Any]:
+    body = json.dumps({"messageId": message_id, "claims": list(claims)}).encode()
+    response = client.post("/v1/intake/ky", content=body, headers={**auth("ky"), **JSON})
+    assert response.status_code == 202, response.text
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+def put(client: TestClient, area: str, **body: Any) -> Any:
+    return client.put(f"/v1/ops/onboarding/{area}", json=body, headers=auth("ops"))
+
+
+class TestOnboarding:
+    def test_every_area_is_listed_not_onboarded_at_first(self, client: TestClient) -> None:
+        areas = client.get("/v1/ops/onboarding", headers=auth("ops")).json()
+
+        assert len(areas) == 14
+        assert {a["state"] for a in areas} == {"not_onboarded"}
+        socialret = next(a for a in areas if a["area"] == "socialret")
+        assert "KTTIBAK" in socialret["types"]
+
+    def test_legacy_areas_keep_their_claims_out_of_psrm(self, client: TestClient) -> None:
+        put(client, "socialret", state="legacy", note="old stock in DMI")
+
+        result = post(client, "M1", claim("R-1"))["claims"][0]
+
+        assert result["state"] == "held"
+        assert result["holds"] == ["area_legacy"]
+
+    def test_onboarding_from_a_future_date_waits_for_it(self, client: TestClient) -> None:
+        put(client, "socialret", state="onboarded", from_date="2026-04-01")
+
+        result = post(client, "M2", claim("R-1"))["claims"][0]
+
+        assert result["holds"] == ["area_not_onboarded"]
+        why = client.get(f"/v1/claims/{result['claim_id']}/readiness", headers=auth("ops")).json()
+        assert why["holds"][0]["until"] == "2026-04-01"
+
+    def test_a_type_exception_overrides_its_area(self, client: TestClient) -> None:
+        put(client, "socialret", state="onboarded")
+        put(client, "socialret", state="not_onboarded", fordringstype="KTNEBOF")
+
+        results = post(client, "M3", claim("R-1"), claim("R-2", benefit="boligindskud"))["claims"]
+
+        assert [r["state"] for r in results] == ["queued", "held"]
+
+    def test_a_type_from_another_area_is_refused(self, client: TestClient) -> None:
+        response = put(client, "socialret", state="onboarded", fordringstype="KFDAINS")
+
+        assert response.status_code == 422
+
+    def test_an_unknown_area_is_404(self, client: TestClient) -> None:
+        assert put(client, "månen", state="onboarded").status_code == 404
+
+    def test_every_change_is_recorded_with_who_and_how_many_it_released(
+        self, client: TestClient
+    ) -> None:
+        post(client, "M4", claim("R-1"), claim("R-2"))
+
+        put(client, "socialret", state="onboarded", note="go-live")
+        put(client, "socialret", state="not_onboarded", note="rollback")
+
+        history = client.get(
+            "/v1/ops/onboarding/history", params={"area": "socialret"}, headers=auth("ops")
+        ).json()
+        assert [(h["from"], h["to"], h["released"]) for h in history] == [
+            ("onboarded", "not_onboarded", 0),
+            (None, "onboarded", 2),
+        ]
+        assert history[1]["actor"] == "demo-ops"
+        assert history[1]["note"] == "go-live"
+
+    def test_switching_off_takes_queued_claims_back_to_held(self, client: TestClient) -> None:
+        put(client, "socialret", state="onboarded")
+        claim_id = post(client, "M5", claim("R-1"))["claims"][0]["claim_id"]
+
+        put(client, "socialret", state="not_onboarded")
+
+        assert client.get(f"/v1/claims/{claim_id}", headers=auth("ops")).json()["state"] == "held"
+
+    def test_only_operations_may_change_onboarding(self, client: TestClient) -> None:
+        response = client.put(
+            "/v1/ops/onboarding/socialret", json={"state": "onboarded"}, headers=auth("ky")
+        )
+
+        assert response.status_code == 403
+
+
+class TestDryRun:
+    def test_it_counts_what_would_pass_be_rejected_go_to_hearing_or_still_wait(
+        self, client: TestClient
+    ) -> None:
+        no_notice = claim("R-WAIT")
+        del no_notice["noticeDate"]
+        post(
+            client,
+            "M6",
+            claim("R-OK"),
+            claim("R-BIG", principal="150000.00", amount="150000.00"),
+            claim("R-OLD", citizen={"cpr": "0101501000", "limitationDate": "2026-01-01"}),
+            no_notice,
+        )
+
+        dry = client.post("/v1/ops/onboarding/socialret/dry-run", headers=auth("ops")).json()
+
+        assert dry["claims"] == 4
+        assert dry["would_pass"] == 1
+        assert dry["would_go_to_hearing"] == 1
+        assert dry["hearing_by_rule"] == {"R_4_2": 1}
+        assert dry["would_be_rejected"] == 1
+        assert "R_3_1" in dry["rejected_by_rule"]
+        assert dry["would_still_wait"] == 1
+        assert dry["still_waiting_for"] == {"awaiting_notice": 1}
+        assert dry["amount_dkk"]["would_go_to_hearing"] == "150000.00"
+        queue = client.get("/v1/ops/queue", headers=auth("ops")).json()
+        assert queue["totals"] == {"held": 4}
+
+
+class TestClock:
+    def test_the_clock_cannot_be_set_without_clock_control(self, client: TestClient) -> None:
+        response = client.post("/v1/ops/clock", json={"advance_days": 1}, headers=auth("admin"))
+
+        assert response.status_code == 403
+
+    def test_operations_cannot_set_the_clock(self, client: TestClient) -> None:
+        response = client.post("/v1/ops/clock", json={"advance_days": 1}, headers=auth("ops"))
+
+        assert response.status_code == 403
+
+
+class TestMetrics:
+    def test_queue_depth_by_area_and_state_is_exported(self, client: TestClient) -> None:
+        post(client, "M7", claim("R-1"), claim("R-2"))
+
+        text = client.get("/metrics").text
+
+        assert 'kravbro_claims{area="socialret",state="held"} 2.0' in text
+        assert 'kravbro_intake_claims_total{result="accepted",source="ky"}' in text
