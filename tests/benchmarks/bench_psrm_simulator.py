@@ -234,19 +234,30 @@ def _submit_all(simulator: Simulator, bodies: list[bytes]) -> None:
         simulator.submit(raw)
 
 
+def _resident_bytes() -> int:
+    """The process's current resident memory (Linux), else its peak."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def _memory(count: int, batch: int) -> None:
-    """Hold `count` claims in a full-mode simulator and report the growth of peak RSS."""
+    """Hold `count` claims in a full-mode simulator and report the growth of resident memory."""
     simulator = Simulator(SimulatorConfig(clock=lambda: NOW))
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    gc.collect()
+    before = _resident_bytes()
     for start in range(0, count, batch):
         stop = min(start + batch, count)
         actions = [CreateClaim(f"M-{i}", _claim(i)) for i in range(start, stop)]
         simulator.submit(_build(actions, f"M-{start}"))
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    gc.collect()
+    grown = _resident_bytes() - before
     held = simulator.state()["claims"]
     print(
-        f"\nfull mode holding {held} claims: +{(after - before) / 1024:.0f} MiB peak RSS "
-        f"({(after - before) * 1024 / max(held, 1):.0f} bytes a claim)"
+        f"\nfull mode holding {held} claims: +{grown / 2**20:.0f} MiB resident "
+        f"({grown / max(held, 1):.0f} bytes a claim)"
     )
 
 

@@ -651,3 +651,13 @@ def test_discard_mode_answers_executed_at_once(make_psrm: Callable[..., Psrm]) -
         0,
     )
     assert psrm.submit_raw(psrm.build([], delivery_id="L-1")).status_code == 500
+
+
+def test_recalling_a_main_claim_withdraws_related_claims_still_in_hearing(psrm: Psrm) -> None:
+    main = _accepted(psrm, "MAIN")
+    big = interest_claim("R", "MAIN", principal=Decimal("20000.00"), amount=Decimal("20000.00"))
+    psrm.submit([CreateClaim("A-R", big, main_fordrings_id=main)])
+    assert [r.status for r in psrm.receipts("L-2")] == [ActionStatus.HOERING]
+    psrm.submit([Recall("T-1", main, RecallReason.HENS)])
+    assert _status(psrm, "L-2") == [("A-R", ActionStatus.AFVIST, [992])]
+    assert psrm.state()["hearings"] == []

@@ -113,7 +113,10 @@ def fixed_catalogue() -> catalogue.Catalogue:
                     "area": "renter",
                     "category": "UF",
                     "regime": regime,
-                    "rules": [{"id": "R_3_1", "consequence": "reject"}],
+                    "rules": [
+                        {"id": "R_3_1", "consequence": "reject"},
+                        {"id": "R_4_2", "consequence": "hearing", "params": {"cap": "10000"}},
+                    ],
                 },
             ],
         }
