@@ -109,6 +109,21 @@ def _no_personal_data(value: str | None) -> str | None:
     return value
 
 
+# Characters XML 1.0 cannot carry (C0 controls but tab, newline, return; U+FFFE, U+FFFF;
+# lone surrogates): a claim holding one could never be sent to PSRM.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def _xml_safe(value: Any) -> Any:
+    texts = value if isinstance(value, list) else [value]
+    for text in texts:
+        if isinstance(text, str) and _NOT_XML.search(text):
+            raise PydanticCustomError(
+                "text.control_character", "contains a control character that cannot be sent"
+            )
+    return value
+
+
 Money = Annotated[Decimal, BeforeValidator(_money)]
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
 Text = Annotated[str, Field(min_length=1)]
@@ -129,6 +144,8 @@ class Liability(BaseModel):
     judgment_date: Annotated[IsoDate | None, Field(description="domsdato")] = None
     settlement_date: Annotated[IsoDate | None, Field(description="forligsdato")] = None
     in_estate: Annotated[bool, Field(description="bobehandling: estate or bankruptcy")] = False
+
+    _text = field_validator("*", mode="after")(_xml_safe)
 
     @field_validator("debtor_id")
     @classmethod
@@ -170,6 +187,8 @@ class DocumentReference(BaseModel):
 
     reference: Annotated[str, Field(min_length=1, max_length=200)]
     title: Annotated[str | None, Field(max_length=200)] = None
+
+    _text = field_validator("*", mode="after")(_xml_safe)
 
 
 class CanonicalClaim(BaseModel):
@@ -241,6 +260,8 @@ class CanonicalClaim(BaseModel):
     ]
     documents: Annotated[list[DocumentReference], Field(max_length=50, default_factory=list)]
     interest: InterestChoice | None = None
+
+    _text = field_validator("*", mode="after")(_xml_safe)
 
     @field_validator("liabilities")
     @classmethod

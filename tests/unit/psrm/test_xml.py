@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from lxml import etree
+from pydantic import ValidationError
 
 from adapters.base import MessageContractError, MessageParseError
 from adapters.psrm import xml
@@ -308,8 +309,17 @@ def test_without_kravbro_fields_the_message_has_only_psrm_elements() -> None:
 
 @pytest.mark.parametrize("text", ["bell\x07", "nul\x00", "\ufffe"])
 def test_text_xml_cannot_carry_is_refused(text: str) -> None:
+    # Intake refuses such text already; the builder must still never write broken XML.
+    unsafe = claim().model_copy(update={"description": text})
+
     with pytest.raises(ValueError, match=r"XML 1\.0"):
-        _build([CreateClaim("A-1", claim(description=text))])
+        _build([CreateClaim("A-1", unsafe)])
+
+
+@pytest.mark.parametrize("text", ["bell\x07", "nul\x00", "\ufffe"])
+def test_the_canonical_claim_refuses_text_xml_cannot_carry(text: str) -> None:
+    with pytest.raises(ValidationError, match=r"text\.control_character"):
+        claim(description=text)
 
 
 def test_markup_in_text_is_escaped_not_interpreted() -> None:
