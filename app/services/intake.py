@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import insert, select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from adapters import registry
 from adapters.base import MappingContext
-from app.db.tables import Claim, ClaimEvent, SourceMessage, Transfer
+from app.db.tables import Base, Claim, ClaimEvent, SourceMessage, Transfer
 from app.domain.admission import admit, related_type_problem
 from app.domain.catalogue import Catalogue
 from app.domain.claim import CanonicalClaim, ClaimCandidate, ClaimCategory, SourceSystem
@@ -43,9 +43,28 @@ class ClaimState:
     ACCEPTED = "accepted"
 
 
-# A claim PSRM will not collect (invalid here, rejected by PSRM, withdrawn from hearing) may be
-# sent again, corrected, under the same reference; it becomes the claim's next revision.
-CORRECTABLE = frozenset({"invalid", "rejected", "withdrawn"})
+# A claim not (yet) on its way to PSRM — invalid here, waiting under a hold, rejected by PSRM,
+# withdrawn from hearing — may be sent again, corrected, under the same reference; it becomes
+# the claim's next revision and is assessed again. A claim queued or further along changes
+# only through adjustments.
+CORRECTABLE = frozenset({"invalid", "held", "rejected", "withdrawn"})
+
+
+# Statements built once. SQLAlchemy caches their compiled form either way, but building a
+# statement and its cache key on every call costs more than running it on SQLite; the inserts
+# go to the tables (Core executemany), not through the ORM's bulk machinery.
+_MESSAGES: Table = Base.metadata.tables[SourceMessage.__tablename__]
+_PREVIOUS = select(_MESSAGES.c.content_sha256, _MESSAGES.c.response, _MESSAGES.c.received_at).where(
+    _MESSAGES.c.source == bindparam("source"), _MESSAGES.c.message_id == bindparam("message_id")
+)
+_EXISTING = select(Claim).where(
+    Claim.source == bindparam("source"),
+    Claim.source_reference.in_(bindparam("references", expanding=True)),
+)
+_INSERT_MESSAGE = insert(_MESSAGES)
+_INSERT_CLAIMS = insert(Base.metadata.tables[Claim.__tablename__])
+_INSERT_EVENTS = insert(Base.metadata.tables[ClaimEvent.__tablename__])
+_INSERT_TRANSFERS = insert(Base.metadata.tables[Transfer.__tablename__])
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +82,7 @@ class _Item:
     claim: CanonicalClaim | None
     problems: list[Problem]
     content_sha256: str = ""
+    data: dict[str, Any] | None = None  # the claim as stored (JSON), once it is final
     claim_id: uuid.UUID = field(default_factory=uuid.uuid4)
     state: str = ClaimState.ACCEPTED
     duplicate: bool = False
@@ -85,6 +105,10 @@ def _content_hash(item: _Item) -> str:
     payload = (
         item.claim.model_dump(mode="json") if item.claim is not None else item.candidate.fields
     )
+    return _hash_payload(payload)
+
+
+def _hash_payload(payload: dict[str, Any]) -> str:
     return _sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS, default=str))
 
 
@@ -119,10 +143,8 @@ def receive(
     message_id = adapter.message_id(message)
     raw_sha = _sha256(raw)
 
-    previous = session.scalars(
-        select(SourceMessage).where(
-            SourceMessage.source == source.value, SourceMessage.message_id == message_id
-        )
+    previous = session.execute(
+        _PREVIOUS, {"source": source.value, "message_id": message_id}
     ).one_or_none()
     if previous is not None:
         if previous.content_sha256 == raw_sha:
@@ -142,7 +164,11 @@ def receive(
     _check_against_stored(items, existing)
     _link_related(items, existing, catalogue)
     for item in items:
-        item.content_sha256 = _content_hash(item)
+        # Dumped once: the same JSON is hashed and stored.
+        item.data = item.claim.model_dump(mode="json") if item.claim is not None else None
+        item.content_sha256 = _hash_payload(
+            item.data if item.data is not None else item.candidate.fields
+        )
         item.state = ClaimState.ACCEPTED if item.accepted else ClaimState.INVALID
     _resolve_repeats(items, existing, message_id)
     _assess(session, items, catalogue=catalogue, claimant_id=claimant_id, today=today)
@@ -151,10 +177,14 @@ def receive(
     accepted = sum(1 for item in items if item.accepted)
     if accepted == 0:
         problems = [p for item in items for p in item.problems]
+        # Nothing was stored, so no claim has an id or a state.
+        unstored = [
+            {k: v for k, v in r.items() if k not in ("claim_id", "state", "holds")} for r in results
+        ]
         raise InvalidRequest(
             "no claim in the message could be taken; nothing was stored",
             problems=problems,
-            extra={"message_id": message_id, "claims": results},
+            extra={"message_id": message_id, "claims": unstored},
         )
     body = {
         "message_id": message_id,
@@ -171,7 +201,7 @@ def receive(
     }
     message_pk = uuid.uuid4()
     session.execute(
-        insert(SourceMessage),
+        _INSERT_MESSAGE,
         [
             {
                 "id": message_pk,
@@ -236,9 +266,7 @@ def _existing_claims(
     ordered = sorted(refs)
     for start in range(0, len(ordered), 500):
         chunk = ordered[start : start + 500]
-        rows = session.scalars(
-            select(Claim).where(Claim.source == source.value, Claim.source_reference.in_(chunk))
-        )
+        rows = session.scalars(_EXISTING, {"source": source.value, "references": chunk})
         found.update({row.source_reference: row for row in rows})
     return found
 
@@ -400,7 +428,7 @@ def _row(item: _Item) -> dict[str, Any]:
             "main_claim_id": item.main_claim_id,
             "principal": claim.principal,
             "amount": claim.amount,
-            "data": claim.model_dump(mode="json"),
+            "data": item.data if item.data is not None else claim.model_dump(mode="json"),
             "holds": item.holds,
             "next_check_date": item.next_check_date,
             "limitation_date": readiness.limitation_date(claim),
@@ -502,9 +530,9 @@ def _store_claims(
                 }
             )
     if new_rows:
-        session.execute(insert(Claim), new_rows)
+        session.execute(_INSERT_CLAIMS, new_rows)
     session.flush()
     if events:
-        session.execute(insert(ClaimEvent), events)
+        session.execute(_INSERT_EVENTS, events)
     if transfers:
-        session.execute(insert(Transfer), transfers)
+        session.execute(_INSERT_TRANSFERS, transfers)

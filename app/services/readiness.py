@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from app.db.tables import Claim, ClaimEvent, Onboarding, Pause, Transfer
@@ -54,18 +54,23 @@ class Context:
         ]
 
 
+# Built once: this runs for every intake message, where building a statement costs more than
+# running it on SQLite.
+_ONBOARDED = select(
+    Onboarding.area, Onboarding.fordringstype, Onboarding.state, Onboarding.from_date
+).where(Onboarding.claimant_id == bindparam("claimant_id"))
+_ACTIVE_PAUSES = select(Pause).where(
+    Pause.claimant_id == bindparam("claimant_id"), Pause.lifted_at.is_(None)
+)
+
+
 def load_context(session: Session, *, claimant_id: str) -> Context:
     """Read the claimant's on-boarding and active pauses."""
-    rows = session.scalars(select(Onboarding).where(Onboarding.claimant_id == claimant_id))
     onboarding = {
         (row.area, row.fordringstype): OnboardingVerdict(OnboardingState(row.state), row.from_date)
-        for row in rows
+        for row in session.execute(_ONBOARDED, {"claimant_id": claimant_id})
     }
-    pauses = list(
-        session.scalars(
-            select(Pause).where(Pause.claimant_id == claimant_id, Pause.lifted_at.is_(None))
-        )
-    )
+    pauses = list(session.scalars(_ACTIVE_PAUSES, {"claimant_id": claimant_id}))
     return Context(onboarding=onboarding, pauses=pauses)
 
 

@@ -74,6 +74,11 @@ class TestTakingAMessage:
         assert len(claims(client)) == 2
 
     def test_a_claim_reference_reused_with_other_content_is_409(self, client: TestClient) -> None:
+        # Queued (its area is on-boarded), the claim is on its way and changes only by adjustment.
+        onboarded = client.put(
+            "/v1/ops/onboarding/socialret", json={"state": "onboarded"}, headers=auth("ops")
+        )
+        assert onboarded.status_code == 200
         post_oir(client, samples.message(1, message_id="M-4"))
         changed = samples.message(1, message_id="M-5").replace(b"999.50", b"500.00")
 

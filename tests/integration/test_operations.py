@@ -168,3 +168,47 @@ class TestMetrics:
 
         assert 'kravbro_claims{area="socialret",state="held"} 2.0' in text
         assert 'kravbro_intake_claims_total{result="accepted",source="ky"}' in text
+
+
+class TestCorrections:
+    def test_a_held_claim_corrected_by_its_fagsystem_is_assessed_again(
+        self, client: TestClient
+    ) -> None:
+        put(client, "socialret", state="onboarded")
+        first = claim("R-1")
+        del first["noticeDate"]
+        held = post(client, "C1", first)["claims"][0]
+        assert held["holds"] == ["awaiting_notice"]
+
+        again = post(client, "C2", claim("R-1"))["claims"][0]
+
+        assert again["claim_id"] == held["claim_id"]
+        assert again["state"] == "queued"
+        record = client.get(f"/v1/claims/{held['claim_id']}", headers=auth("ops")).json()
+        assert record["revision"] == 2
+        events = client.get(f"/v1/claims/{held['claim_id']}/events", headers=auth("ops")).json()
+        assert [e["kind"] for e in events] == ["received", "corrected"]
+
+    def test_a_queued_claim_cannot_be_changed_by_resending_it(self, client: TestClient) -> None:
+        put(client, "socialret", state="onboarded")
+        post(client, "C3", claim("R-1"))
+
+        body = json.dumps({"messageId": "C4", "claims": [claim("R-1", amount="100.00")]})
+        response = client.post(
+            "/v1/intake/ky", content=body.encode(), headers={**auth("ky"), **JSON}
+        )
+
+        assert response.status_code == 409
+        assert response.json()["error"]["problems"][0]["code"] == "claim.conflict"
+
+    def test_a_refused_message_reports_no_claim_ids(self, client: TestClient) -> None:
+        body = json.dumps({"messageId": "C5", "claims": [claim("R-1", amount="9999.00")]})
+
+        response = client.post(
+            "/v1/intake/ky", content=body.encode(), headers={**auth("ky"), **JSON}
+        )
+
+        assert response.status_code == 422
+        result = response.json()["error"]["claims"][0]
+        assert "claim_id" not in result
+        assert result["result"] == "rejected"
