@@ -145,7 +145,7 @@ class Liability(BaseModel):
     settlement_date: Annotated[IsoDate | None, Field(description="forligsdato")] = None
     in_estate: Annotated[bool, Field(description="bobehandling: estate or bankruptcy")] = False
 
-    _text = field_validator("*", mode="after")(_xml_safe)
+    _text = field_validator("debtor_id", "debtor_name", mode="after")(_xml_safe)
 
     @field_validator("debtor_id")
     @classmethod
@@ -188,7 +188,7 @@ class DocumentReference(BaseModel):
     reference: Annotated[str, Field(min_length=1, max_length=200)]
     title: Annotated[str | None, Field(max_length=200)] = None
 
-    _text = field_validator("*", mode="after")(_xml_safe)
+    _text = field_validator("reference", "title", mode="after")(_xml_safe)
 
 
 class CanonicalClaim(BaseModel):
@@ -261,7 +261,16 @@ class CanonicalClaim(BaseModel):
     documents: Annotated[list[DocumentReference], Field(max_length=50, default_factory=list)]
     interest: InterestChoice | None = None
 
-    _text = field_validator("*", mode="after")(_xml_safe)
+    _text = field_validator(
+        "source_reference",
+        "claimant_reference",
+        "agreement",
+        "main_claim_reference",
+        "description",
+        "legal_basis",
+        "notes",
+        mode="after",
+    )(_xml_safe)
 
     @field_validator("liabilities")
     @classmethod
