@@ -79,7 +79,7 @@ class Settings(BaseSettings):
     worker_embedded: bool | None = Field(
         default=None, description="run a transfer worker inside the server (default: on SQLite)"
     )
-    worker_batch_size: int = Field(default=500, ge=1, le=10_000)
+    worker_batch_size: int = Field(default=1000, ge=1, le=10_000)
     worker_max_attempts: int = Field(default=8, ge=1)
     worker_backoff_base_seconds: float = 2.0
     worker_backoff_max_seconds: float = 600.0

@@ -109,6 +109,7 @@ class Claim(Base):
         Index("ix_claim_next_check", "state", "next_check_date"),
         Index("ix_claim_limitation", "state", "limitation_date"),
         Index("ix_claim_fordrings_id", "fordrings_id"),
+        Index("ix_claim_main_claim", "main_claim_id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)

@@ -23,14 +23,30 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    Text,
+    Uuid,
+    any_,
+    bindparam,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Session
 
 from adapters.psrm import xml as psrm_xml
-from adapters.psrm.breaker import CircuitBreaker
+from adapters.psrm.breaker import BreakerState, CircuitBreaker
 from adapters.psrm.client import (
+    PsrmBadResponse,
+    PsrmCircuitOpen,
     PsrmClient,
     PsrmDuplicateDelivery,
     PsrmRequestRejected,
@@ -49,8 +65,9 @@ from adapters.psrm.messages import (
     WriteUpReason,
 )
 from app.db.session import Database
-from app.db.tables import Claim, ClaimEvent, Delivery, Pause, Transfer
+from app.db.tables import Base, Claim, ClaimEvent, Delivery, Pause, Transfer
 from app.domain.claim import CanonicalClaim
+from app.encoding import dumps
 from app.metrics_registry import DEAD_LETTERS, RETRIES, TRANSFER_LATENCY
 
 log = logging.getLogger(__name__)
@@ -75,7 +92,7 @@ OPEN, RETRY, D_SENT, COMPLETE, D_DEAD = "open", "retry", "sent", "complete", "de
 class TransferConfig:
     """How the worker batches, retries and polls."""
 
-    batch_size: int = 500
+    batch_size: int = 1000
     max_attempts: int = 8
     backoff_base_seconds: float = 2.0
     backoff_max_seconds: float = 600.0
@@ -100,6 +117,105 @@ def _event(
 
 
 # ---------------------------------------------------------------------------------------------
+# set-wise writes: a delivery's hundreds of rows in a few statements
+
+
+# The tables themselves, for UPDATEs that set values row by row.
+_TRANSFER = Base.metadata.tables["transfer"]
+_CLAIM = Base.metadata.tables["claim"]
+
+
+def _postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _ids(values: Sequence[uuid.UUID] | Sequence[int], item: Any) -> ColumnElement[Any]:
+    """UUIDs or integers as one PostgreSQL array parameter, written as an array literal (psycopg
+    would adapt a list of them value by value, several times slower)."""
+    literal_text = "{" + ",".join(map(str, values)) + "}"
+    return sql_cast(bindparam(None, literal_text, type_=Text()), ARRAY(item))
+
+
+def _among(
+    session: Session, column: Any, values: Sequence[uuid.UUID] | Sequence[int]
+) -> ColumnElement[bool]:
+    """`column IN values` for ids; on PostgreSQL one array parameter, not one a value."""
+    if _postgres(session):
+        return cast(ColumnElement[bool], column == any_(_ids(values, column.type)))
+    return cast(ColumnElement[bool], column.in_(list(values)))
+
+
+def _insert_events(session: Session, events: Sequence[dict[str, Any]]) -> None:
+    """Insert claim events (in order) made by `_event`."""
+    if not events:
+        return
+    at, actor = events[0]["at"], events[0]["actor"]
+    uniform = all(e["at"] == at and e["actor"] == actor for e in events)
+    if not (uniform and _postgres(session)):
+        session.execute(insert(ClaimEvent), events)
+        return
+    # Claim ids and kinds as arrays, the details as one JSON array: three parameters in all.
+    rows = (
+        func.unnest(
+            _ids([e["claim_id"] for e in events], Uuid()),
+            bindparam("event_kinds", [e["kind"] for e in events], type_=ARRAY(String())),
+        )
+        .table_valued("claim_id", "kind", with_ordinality="n")
+        .render_derived("event_rows")
+    )
+    details = (
+        func.jsonb_array_elements(
+            sql_cast(
+                bindparam("event_details", dumps([e["detail"] for e in events]), Text()), JSONB()
+            )
+        )
+        .table_valued("value", with_ordinality="n")
+        .render_derived("event_details")
+    )
+    session.execute(
+        insert(ClaimEvent).from_select(
+            ["claim_id", "at", "kind", "actor", "detail"],
+            select(
+                rows.c.claim_id,
+                literal(at, ClaimEvent.at.type),
+                rows.c.kind,
+                literal(actor, String()),
+                details.c.value,
+            )
+            .select_from(rows.join(details, rows.c.n == details.c.n))
+            .order_by(rows.c.n),
+        )
+    )
+
+
+def _claims_at_psrm(
+    session: Session, accepted: Sequence[tuple[uuid.UUID, str | None]], now: dt.datetime
+) -> None:
+    """Mark claims at PSRM, each with its own fordrings-ID."""
+    if _postgres(session):
+        given = (
+            func.unnest(
+                _ids([claim_id for claim_id, _ in accepted], Uuid()),
+                bindparam("fordrings_ids", [fid for _, fid in accepted], type_=ARRAY(String())),
+            )
+            .table_valued("id", "fordrings_id")
+            .render_derived("given")
+        )
+        session.execute(
+            update(_CLAIM)
+            .where(_CLAIM.c.id == given.c.id)
+            .values(state="at_psrm", fordrings_id=given.c.fordrings_id, updated_at=now)
+        )
+        return
+    session.execute(
+        update(_CLAIM)
+        .where(_CLAIM.c.id == bindparam("c_id"))
+        .values(state="at_psrm", fordrings_id=bindparam("c_fordrings_id"), updated_at=now),
+        [{"c_id": claim_id, "c_fordrings_id": fid} for claim_id, fid in accepted],
+    )
+
+
+# ---------------------------------------------------------------------------------------------
 # taking work
 
 
@@ -115,8 +231,8 @@ def take(
 ) -> uuid.UUID | None:
     """Lease a delivery to send: a due or abandoned one, else a new batch from the queue."""
     lease_until = now + dt.timedelta(seconds=config.lease_seconds)
-    due = session.scalars(
-        select(Delivery)
+    due = session.scalar(
+        select(Delivery.id)
         .where(
             Delivery.state.in_([OPEN, RETRY]),
             Delivery.next_attempt_at <= now,
@@ -125,15 +241,20 @@ def take(
         .order_by(Delivery.next_attempt_at)
         .limit(1)
         .with_for_update(skip_locked=True)
-    ).first()
+    )
     if due is not None:
-        due.lease_until, due.worker = lease_until, worker
-        return due.id
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id == due)
+            .values(lease_until=lease_until, worker=worker)
+            .execution_options(synchronize_session=False)
+        )
+        return due
     everything_paused, paused = _paused_areas(session)
     if everything_paused:
         return None
     query = (
-        select(Transfer)
+        select(Transfer.id, Transfer.claim_id, Transfer.kind)
         .where(Transfer.state == QUEUED, Transfer.next_attempt_at <= now)
         .order_by(Transfer.id)
         .limit(config.batch_size)
@@ -141,62 +262,75 @@ def take(
     )
     if paused:
         query = query.where(Transfer.area.not_in(paused))
-    batch = list(session.scalars(query))
+    batch = session.execute(query).all()
     if not batch:
         return None
-    delivery = Delivery(
-        id=uuid.uuid4(),
-        delivery_id=f"KB-{now:%Y%m%d}-{uuid.uuid4().hex[:20]}",
-        transaction_id=str(uuid.uuid4()),
-        state=OPEN,
-        action_count=len(batch),
-        attempts=0,
-        next_attempt_at=now,
-        lease_until=lease_until,
-        worker=worker,
-        created_at=now,
+    delivery_pk = uuid.uuid4()
+    session.execute(
+        insert(Delivery),
+        [
+            {
+                "id": delivery_pk,
+                "delivery_id": f"KB-{now:%Y%m%d}-{uuid.uuid4().hex[:20]}",
+                "transaction_id": str(uuid.uuid4()),
+                "state": OPEN,
+                "action_count": len(batch),
+                "attempts": 0,
+                "next_attempt_at": now,
+                "lease_until": lease_until,
+                "worker": worker,
+                "created_at": now,
+            }
+        ],
     )
-    session.add(delivery)
-    session.flush()
-    ids = [t.id for t in batch]
     session.execute(
         update(Transfer)
-        .where(Transfer.id.in_(ids))
-        .values(state=IN_DELIVERY, delivery_pk=delivery.id, updated_at=now)
+        .where(_among(session, Transfer.id, [row.id for row in batch]))
+        .values(state=IN_DELIVERY, delivery_pk=delivery_pk, updated_at=now)
+        .execution_options(synchronize_session=False)
     )
-    creates = [t.claim_id for t in batch if t.kind == "create"]
+    creates = [row.claim_id for row in batch if row.kind == "create"]
     if creates:
         session.execute(
-            update(Claim).where(Claim.id.in_(creates)).values(state="sending", updated_at=now)
+            update(Claim)
+            .where(_among(session, Claim.id, creates))
+            .values(state="sending", updated_at=now)
+            .execution_options(synchronize_session=False)
         )
-    return delivery.id
+    return delivery_pk
 
 
 def _action(
-    transfer: Transfer, claim: Claim, claimant_id: str, mains: dict[uuid.UUID, str | None]
+    kind: str,
+    action_id: str,
+    payload: dict[str, Any],
+    claim_json: str,
+    fordrings_id: str | None,
+    main_fordrings_id: str | None,
+    claimant_id: str,
 ) -> Action:
-    payload = transfer.payload
     effective = payload.get("effective_date")
     effective_date = dt.date.fromisoformat(effective) if effective else None
-    if transfer.kind == "create":
+    if kind == "create":
         return CreateClaim(
-            action_id=transfer.action_id,
-            claim=CanonicalClaim.model_validate(claim.data),
-            main_fordrings_id=mains.get(claim.main_claim_id) if claim.main_claim_id else None,
+            action_id=action_id,
+            # The stored JSON straight into the model: one parse, no dict in between.
+            claim=CanonicalClaim.model_validate_json(claim_json),
+            main_fordrings_id=main_fordrings_id,
         )
-    fordrings_id = claim.fordrings_id or ""
-    if transfer.kind == "write_down":
+    fordrings_id = fordrings_id or ""
+    if kind == "write_down":
         return WriteDown(
-            action_id=transfer.action_id,
+            action_id=action_id,
             fordrings_id=fordrings_id,
             amount=Decimal(payload["amount"]),
             reason=WriteDownReason(payload["reason"]),
             effective_date=effective_date,
             claimant_id=claimant_id,
         )
-    if transfer.kind == "write_up":
+    if kind == "write_up":
         return WriteUp(
-            action_id=transfer.action_id,
+            action_id=action_id,
             fordrings_id=fordrings_id,
             amount=Decimal(payload["amount"]),
             reason=WriteUpReason(payload["reason"]),
@@ -204,7 +338,7 @@ def _action(
             claimant_id=claimant_id,
         )
     return Recall(
-        action_id=transfer.action_id,
+        action_id=action_id,
         fordrings_id=fordrings_id,
         reason=RecallReason(payload["reason"]),
         effective_date=effective_date,
@@ -214,14 +348,25 @@ def _action(
 
 def build(session: Session, *, delivery_pk: uuid.UUID, sender_se: str, claimant_id: str) -> bytes:
     """Build the XML of a leased delivery from its transfers (the same bytes on every resend)."""
-    delivery = session.get_one(Delivery, delivery_pk)
+    delivery = session.execute(
+        select(Delivery.delivery_id, Delivery.transaction_id, Delivery.created_at).where(
+            Delivery.id == delivery_pk
+        )
+    ).one()
     rows = session.execute(
-        select(Transfer, Claim)
+        select(
+            Transfer.kind,
+            Transfer.action_id,
+            Transfer.payload,
+            sql_cast(Claim.data, String),
+            Claim.fordrings_id,
+            Claim.main_claim_id,
+        )
         .join(Claim, Claim.id == Transfer.claim_id)
         .where(Transfer.delivery_pk == delivery_pk)
         .order_by(Transfer.id)
     ).all()
-    main_ids = {claim.main_claim_id for _, claim in rows if claim.main_claim_id is not None}
+    main_ids = {row.main_claim_id for row in rows if row.main_claim_id is not None}
     mains: dict[uuid.UUID, str | None] = (
         dict(
             session.execute(
@@ -231,7 +376,18 @@ def build(session: Session, *, delivery_pk: uuid.UUID, sender_se: str, claimant_
         if main_ids
         else {}
     )
-    actions = [_action(transfer, claim, claimant_id, mains) for transfer, claim in rows]
+    actions = [
+        _action(
+            kind,
+            action_id,
+            payload,
+            data,
+            fordrings_id,
+            mains.get(main_id) if main_id else None,
+            claimant_id,
+        )
+        for kind, action_id, payload, data, fordrings_id, main_id in rows
+    ]
     return psrm_xml.build_delivery(
         delivery_id=delivery.delivery_id,
         transaction_id=delivery.transaction_id,
@@ -254,45 +410,95 @@ def mark_sent(
     worker: str,
     answers: Sequence[Receipt] = (),
 ) -> None:
-    """Record that PSRM has the delivery; apply any statuses its answer already carried."""
-    delivery = session.get_one(Delivery, delivery_pk)
-    delivery.state, delivery.sent_at, delivery.lease_until = D_SENT, now, None
-    delivery.attempts += 1
-    delivery.next_attempt_at = now + dt.timedelta(seconds=config.receipt_first_poll_seconds)
-    delivery.last_error = None
-    transfers = list(
-        session.scalars(
-            select(Transfer).where(
-                Transfer.delivery_pk == delivery_pk, Transfer.state == IN_DELIVERY
-            )
+    """Record that PSRM has the delivery; apply any statuses its answer already carried.
+
+    A delivery whose actions all got a final status in the answer is complete at once: there
+    is no receipt left to fetch.
+    """
+    delivery_id = session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_pk)
+        .values(
+            state=D_SENT,
+            sent_at=now,
+            lease_until=None,
+            attempts=Delivery.attempts + 1,
+            next_attempt_at=now + dt.timedelta(seconds=config.receipt_first_poll_seconds),
+            last_error=None,
         )
-    )
-    events = []
-    for transfer in transfers:
-        transfer.state, transfer.attempts, transfer.updated_at = SENT, transfer.attempts + 1, now
-        events.append(
-            _event(
-                transfer.claim_id,
-                now,
-                "sent",
-                worker,
-                action=transfer.kind,
-                delivery_id=delivery.delivery_id,
-                action_id=transfer.action_id,
+        .returning(Delivery.delivery_id)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
+    transfers = [
+        _Sent(*row)
+        for row in session.execute(
+            select(
+                Transfer.id,
+                Transfer.claim_id,
+                Transfer.kind,
+                Transfer.action_id,
+                Transfer.created_at,
             )
+            .where(Transfer.delivery_pk == delivery_pk, Transfer.state == IN_DELIVERY)
+            .order_by(Transfer.id)
         )
-    creates = [t.claim_id for t in transfers if t.kind == "create"]
-    if creates:
+    ]
+    if transfers:
+        _insert_events(
+            session,
+            [
+                _event(
+                    t.claim_id,
+                    now,
+                    "sent",
+                    worker,
+                    action=t.kind,
+                    delivery_id=delivery_id,
+                    action_id=t.action_id,
+                )
+                for t in transfers
+            ],
+        )
+    final = {a.action_id: a for a in answers if a.status is not ActionStatus.MODTAGET}
+    # Actions already final in the answer go from in delivery to their outcome in one write.
+    answered = [t for t in transfers if t.action_id in final]
+    waiting = [t for t in transfers if t.action_id not in final]
+    if waiting:
         session.execute(
-            update(Claim).where(Claim.id.in_(creates)).values(state="sent", updated_at=now)
+            update(Transfer)
+            .where(_among(session, Transfer.id, [t.id for t in waiting]))
+            .values(state=SENT, attempts=Transfer.attempts + 1, updated_at=now)
+            .execution_options(synchronize_session=False)
         )
-    if events:
-        session.execute(insert(ClaimEvent), events)
-    final = [a for a in answers if a.status is not ActionStatus.MODTAGET]
+        creates = [t.claim_id for t in waiting if t.kind == "create"]
+        if creates:
+            session.execute(
+                update(Claim)
+                .where(_among(session, Claim.id, creates))
+                .values(state="sent", updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+    if answered:
+        _apply(
+            session,
+            [(t, final[t.action_id]) for t in answered],
+            now=now,
+            worker=worker,
+            sending=True,
+        )
     if final:
-        apply_receipts(
-            session, delivery_pk=delivery_pk, receipts=final, now=now, config=config, worker=worker
+        open_left = session.scalar(
+            select(func.count())
+            .select_from(Transfer)
+            .where(Transfer.delivery_pk == delivery_pk, Transfer.state.not_in(FINAL))
         )
+        if not open_left:
+            session.execute(
+                update(Delivery)
+                .where(Delivery.id == delivery_pk)
+                .values(state=COMPLETE, completed_at=now)
+                .execution_options(synchronize_session=False)
+            )
 
 
 def mark_failed(
@@ -306,8 +512,14 @@ def mark_failed(
     worker: str,
     rng: random.Random | None = None,
 ) -> str:
-    """Record a failed send: schedule a retry with backoff, or make it a dead letter."""
+    """Record a failed send: schedule a retry with backoff, or make it a dead letter.
+
+    A delivery another worker has meanwhile recorded as sent (it took the delivery over when
+    this worker's lease ran out) stays as it is: PSRM has it.
+    """
     delivery = session.get_one(Delivery, delivery_pk)
+    if delivery.state not in (OPEN, RETRY):
+        return delivery.state
     delivery.attempts += 1
     delivery.last_error = error[:1000]
     delivery.lease_until = None
@@ -362,6 +574,18 @@ def postpone(session: Session, *, delivery_pk: uuid.UUID, until: dt.datetime) ->
         delivery.state = RETRY
 
 
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    """A transfer of a delivery, as recording an outcome needs it."""
+
+    id: int
+    claim_id: uuid.UUID
+    kind: str
+    action_id: str
+    created_at: dt.datetime
+    state: str = IN_DELIVERY
+
+
 def apply_receipts(
     session: Session,
     *,
@@ -373,47 +597,77 @@ def apply_receipts(
 ) -> int:
     """Apply PSRM's receipts to transfers and claims; return how many became final."""
     by_action = {r.action_id: r for r in receipts}
-    transfers = list(
-        session.scalars(
-            select(Transfer).where(
-                Transfer.delivery_pk == delivery_pk,
-                Transfer.action_id.in_(list(by_action)),
-                Transfer.state.in_([SENT, HEARING, IN_DELIVERY]),
-            )
+    rows = session.execute(
+        select(
+            Transfer.id,
+            Transfer.claim_id,
+            Transfer.kind,
+            Transfer.action_id,
+            Transfer.created_at,
+            Transfer.state,
         )
-    )
-    claims = {
-        c.id: c
-        for c in session.scalars(select(Claim).where(Claim.id.in_([t.claim_id for t in transfers])))
-    }
+        .where(
+            Transfer.delivery_pk == delivery_pk,
+            Transfer.state.in_([SENT, HEARING, IN_DELIVERY]),
+        )
+        .order_by(Transfer.id)
+    ).all()
+    outcomes: list[tuple[_Sent, Receipt]] = []
+    for row in rows:
+        receipt = by_action.get(row.action_id)
+        if receipt is None or receipt.status is ActionStatus.MODTAGET:
+            continue
+        if receipt.status is ActionStatus.HOERING and row.state == HEARING:
+            continue
+        outcomes.append((_Sent(*row), receipt))
+    return _apply(session, outcomes, now=now, worker=worker, sending=False)
+
+
+def _apply(
+    session: Session,
+    outcomes: Sequence[tuple[_Sent, Receipt]],
+    *,
+    now: dt.datetime,
+    worker: str,
+    sending: bool,
+) -> int:
+    """Write final (or hearing) statuses to transfers and claims, in a few set-wise statements.
+
+    `sending`: the transfers are still in delivery (their answer came with the send), so this
+    write also counts their attempt.
+    """
     events: list[dict[str, Any]] = []
     finished: list[uuid.UUID] = []
-    at_psrm: list[uuid.UUID] = []
-    for transfer in transfers:
-        receipt = by_action[transfer.action_id]
-        claim = claims[transfer.claim_id]
+    at_psrm: list[tuple[uuid.UUID, str | None]] = []
+    accepted: list[int] = []
+    in_hearing: list[int] = []
+    rejected: list[dict[str, Any]] = []
+    claim_states: dict[str, list[uuid.UUID]] = {}
+    claims_rejected: list[dict[str, Any]] = []
+    for transfer, receipt in outcomes:
         status = receipt.status
-        if status is ActionStatus.MODTAGET or (
-            status is ActionStatus.HOERING and transfer.state == HEARING
-        ):
-            continue
-        transfer.receipt_status, transfer.updated_at = status.value, now
         TRANSFER_LATENCY.observe(max((now - transfer.created_at).total_seconds(), 0.0))
+        create = transfer.kind == "create"
         if status is ActionStatus.UDFOERT:
-            transfer.state = ACCEPTED
-            finished.append(claim.id)
-            if transfer.kind == "create":
-                claim.state, claim.fordrings_id = "at_psrm", receipt.fordrings_id
-                at_psrm.append(claim.id)
-                events.append(
-                    _event(claim.id, now, "at_psrm", worker, fordrings_id=receipt.fordrings_id)
-                )
-            else:
-                if transfer.kind == "recall":
-                    claim.state = "recalled"
+            accepted.append(transfer.id)
+            finished.append(transfer.claim_id)
+            if create:
+                at_psrm.append((transfer.claim_id, receipt.fordrings_id))
                 events.append(
                     _event(
-                        claim.id,
+                        transfer.claim_id,
+                        now,
+                        "at_psrm",
+                        worker,
+                        fordrings_id=receipt.fordrings_id,
+                    )
+                )
+            else:
+                state = "recalled" if transfer.kind == "recall" else ""
+                claim_states.setdefault(state, []).append(transfer.claim_id)
+                events.append(
+                    _event(
+                        transfer.claim_id,
                         now,
                         "adjusted",
                         worker,
@@ -422,34 +676,82 @@ def apply_receipts(
                     )
                 )
         elif status is ActionStatus.AFVIST:
-            transfer.state = REJECTED
             errors = [{"code": e.code, "text": e.text, "rule": e.rule_id} for e in receipt.errors]
-            transfer.error = {"errors": errors}
-            finished.append(claim.id)
-            if transfer.kind == "create":
-                claim.state, claim.psrm_errors = "rejected", errors
+            rejected.append({"t_id": transfer.id, "t_error": {"errors": errors}})
+            finished.append(transfer.claim_id)
+            if create:
+                claims_rejected.append({"c_id": transfer.claim_id, "c_errors": errors})
+            else:
+                claim_states.setdefault("", []).append(transfer.claim_id)
             events.append(
-                _event(claim.id, now, "rejected", worker, action=transfer.kind, errors=errors)
+                _event(
+                    transfer.claim_id, now, "rejected", worker, action=transfer.kind, errors=errors
+                )
             )
         else:  # HØRING
-            transfer.state = HEARING
-            if transfer.kind == "create":
-                claim.state = "hearing"
+            in_hearing.append(transfer.id)
+            claim_states.setdefault("hearing" if create else "", []).append(transfer.claim_id)
             rules = [h.rule_id for h in receipt.hearing]
-            events.append(_event(claim.id, now, "hearing", worker, rules=rules))
-        claim.updated_at = now
-    session.flush()
-    if events:
-        session.execute(insert(ClaimEvent), events)
+            events.append(_event(transfer.claim_id, now, "hearing", worker, rules=rules))
+    counted: dict[str, Any] = {"attempts": _TRANSFER.c.attempts + 1} if sending else {}
+    for ids, state, status in (
+        (accepted, ACCEPTED, ActionStatus.UDFOERT),
+        (in_hearing, HEARING, ActionStatus.HOERING),
+    ):
+        if ids:
+            session.execute(
+                update(_TRANSFER)
+                .where(_among(session, _TRANSFER.c.id, ids))
+                .values(state=state, receipt_status=status.value, updated_at=now, **counted)
+            )
+    if rejected:
+        session.execute(
+            update(_TRANSFER)
+            .where(_TRANSFER.c.id == bindparam("t_id"))
+            .values(
+                state=REJECTED,
+                receipt_status=ActionStatus.AFVIST.value,
+                error=bindparam("t_error"),
+                updated_at=now,
+                **counted,
+            ),
+            rejected,
+        )
+    if at_psrm:
+        _claims_at_psrm(session, at_psrm, now)
+    for state, claim_ids in claim_states.items():
+        values: dict[str, Any] = {"updated_at": now, **({"state": state} if state else {})}
+        session.execute(
+            update(_CLAIM).where(_among(session, _CLAIM.c.id, claim_ids)).values(**values)
+        )
+    if claims_rejected:
+        session.execute(
+            update(_CLAIM)
+            .where(_CLAIM.c.id == bindparam("c_id"))
+            .values(state="rejected", psrm_errors=bindparam("c_errors"), updated_at=now),
+            claims_rejected,
+        )
+    _insert_events(session, events)
     if finished:
         promote_next(session, claim_ids=finished, now=now)
     if at_psrm:
-        _release_related(session, main_ids=at_psrm, now=now)
+        _release_related(session, main_ids=[claim_id for claim_id, _ in at_psrm], now=now)
     return len(finished)
 
 
 def promote_next(session: Session, *, claim_ids: Sequence[uuid.UUID], now: dt.datetime) -> None:
     """Queue each claim's next waiting adjustment when the claim is at PSRM and nothing is out."""
+    # Most claims have no adjustment waiting: find the few that do first.
+    waiting = set(
+        session.scalars(
+            select(Transfer.claim_id)
+            .where(Transfer.state == WAITING, _among(session, Transfer.claim_id, claim_ids))
+            .distinct()
+        )
+    )
+    if not waiting:
+        return
+    claim_ids = [c for c in claim_ids if c in waiting]
     busy = set(
         session.scalars(
             select(Transfer.claim_id).where(
@@ -481,8 +783,9 @@ def _release_related(session: Session, *, main_ids: Sequence[uuid.UUID], now: dt
     # Related claims held for their main claim are assessed at the next sweep: mark them due.
     session.execute(
         update(Claim)
-        .where(Claim.main_claim_id.in_(list(main_ids)), Claim.state == "held")
+        .where(_among(session, Claim.main_claim_id, main_ids), Claim.state == "held")
         .values(next_check_date=now.date())
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -612,6 +915,16 @@ class Counters:
     dead: int = 0
 
 
+def _record(client: PsrmClient, breaker: CircuitBreaker, *, answered: bool) -> None:
+    # The client records each call on its own breaker; a client without one leaves it to us.
+    if client.breaker is breaker:
+        return
+    if answered:
+        breaker.record_success()
+    else:
+        breaker.record_failure()
+
+
 def send_one(
     db: Database,
     client: PsrmClient,
@@ -624,28 +937,57 @@ def send_one(
     claimant_id: str,
     counters: Counters,
 ) -> bool:
-    """Take, send and record one delivery; return whether there was one."""
+    """Take, send and record one delivery; return whether there was one.
+
+    While the circuit is open nothing is taken (the queue stays as it is); once it is half-open
+    the client lets one trial call through, and a call it refuses costs the delivery no attempt.
+    """
+    if breaker.state is BreakerState.OPEN:
+        return False
     with db.transaction() as session:
         delivery_pk = take(session, worker=worker, now=now, config=config)
         if delivery_pk is None:
             return False
-        if not breaker.allow():
+    try:
+        with db.sessions() as session:
+            body = build(
+                session, delivery_pk=delivery_pk, sender_se=sender_se, claimant_id=claimant_id
+            )
+    except Exception as exc:  # a delivery that cannot be built must not be retaken forever
+        log.exception("delivery could not be built")
+        with db.transaction() as session:
+            mark_failed(
+                session,
+                delivery_pk=delivery_pk,
+                error=f"the delivery could not be built: {type(exc).__name__}",
+                retryable=False,
+                now=now,
+                config=config,
+                worker=worker,
+            )
+        counters.dead += 1
+        return True
+    try:
+        if client.breaker is not breaker and not breaker.allow():
+            raise PsrmCircuitOpen("the circuit breaker is open; PSRM was not called")
+        ack = client.submit(body)
+    except PsrmDuplicateDelivery:
+        # PSRM has this delivery already (a resend after a crash): fetch its receipts.
+        _record(client, breaker, answered=True)
+        answers: Sequence[Receipt] = ()
+    except PsrmCircuitOpen:
+        # Not tried (another call holds the half-open trial): give the delivery back as it was.
+        with db.transaction() as session:
             postpone(
                 session,
                 delivery_pk=delivery_pk,
                 until=now + dt.timedelta(seconds=config.receipt_poll_seconds),
             )
-            return False
-    with db.sessions() as session:
-        body = build(session, delivery_pk=delivery_pk, sender_se=sender_se, claimant_id=claimant_id)
-    try:
-        ack = client.submit(body)
-    except PsrmDuplicateDelivery:
-        # PSRM has this delivery already (a resend after a crash): fetch its receipts.
-        breaker.record_success()
-        answers: Sequence[Receipt] = ()
-    except PsrmUnavailable as exc:
-        breaker.record_failure()
+        return False
+    except (PsrmUnavailable, PsrmBadResponse) as exc:
+        # An unreadable answer may or may not mean PSRM has the delivery: resending it under
+        # the same id is safe either way (a duplicate id sends us to the receipts).
+        _record(client, breaker, answered=isinstance(exc, PsrmBadResponse))
         counters.retries += 1
         with db.transaction() as session:
             state = mark_failed(
@@ -661,7 +1003,7 @@ def send_one(
         log.warning("delivery not sent (%s): %s", state, exc)
         return True
     except PsrmRequestRejected as exc:
-        breaker.record_success()
+        _record(client, breaker, answered=True)
         with db.transaction() as session:
             mark_failed(
                 session,
@@ -676,7 +1018,7 @@ def send_one(
         log.error("delivery refused by PSRM: %s", exc)
         return True
     else:
-        breaker.record_success()
+        _record(client, breaker, answered=True)
         answers = ack.actions
     with db.transaction() as session:
         mark_sent(
@@ -697,24 +1039,27 @@ def poll_receipts(
     counters: Counters,
 ) -> int:
     """Fetch receipts for due deliveries; return how many deliveries were polled."""
-    if not breaker.allow():
+    if breaker.state is BreakerState.OPEN:
         return 0
     with db.transaction() as session:
         due = due_for_receipts(session, worker=worker, now=now, config=config)
     for delivery_pk, delivery_id in due:
         try:
+            if client.breaker is not breaker and not breaker.allow():
+                raise PsrmCircuitOpen("the circuit breaker is open; PSRM was not called")
             receipts = client.fetch_receipts(
                 delivery_id=delivery_id, max_items=config.receipt_batch
             )
         except (PsrmUnavailable, PsrmRequestRejected) as exc:
-            breaker.record_failure()
+            if not isinstance(exc, PsrmCircuitOpen):
+                _record(client, breaker, answered=isinstance(exc, PsrmRequestRejected))
             with db.transaction() as session:
                 delivery = session.get_one(Delivery, delivery_pk)
                 delivery.lease_until = None
                 delivery.next_attempt_at = now + dt.timedelta(seconds=config.receipt_poll_seconds)
             log.warning("receipts for %s not fetched: %s", delivery_id, exc)
             continue
-        breaker.record_success()
+        _record(client, breaker, answered=True)
         with db.transaction() as session:
             counters.receipts += apply_receipts(
                 session,

@@ -35,3 +35,11 @@ def test_upgrade_creates_every_table_then_downgrade_removes_them(empty_url: str)
     migrate.upgrade(empty_url)
     assert migrate.is_current(db.engine, empty_url)
     db.dispose()
+
+
+def test_the_tables_and_the_migrations_describe_the_same_schema(empty_url: str) -> None:
+    from alembic import command
+
+    migrate.upgrade(empty_url)
+
+    command.check(migrate.config(empty_url))  # raises when a model change has no migration
