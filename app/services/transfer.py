@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import random
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
 
+import tenacity
 from sqlalchemy import (
     ColumnElement,
     String,
@@ -104,10 +104,18 @@ class TransferConfig:
     requeue_stagger_seconds: float = 2.0
 
 
-def backoff(attempt: int, config: TransferConfig, rng: random.Random | None = None) -> float:
-    """Seconds to wait before attempt `attempt + 1`: exponential, capped, with full jitter."""
-    ceiling = min(config.backoff_max_seconds, config.backoff_base_seconds * 2 ** (attempt - 1))
-    return (rng or random).uniform(ceiling / 2, ceiling)
+def backoff(attempt: int, config: TransferConfig) -> float:
+    """Seconds to wait before attempt `attempt + 1`: exponential, capped, with full jitter.
+
+    The schedule is tenacity's (the same policy the PSRM client retries with), but it is kept
+    in the database as the delivery's next attempt, so a retry survives a worker's restart.
+    """
+    wait = tenacity.wait_random_exponential(
+        multiplier=config.backoff_base_seconds, max=config.backoff_max_seconds
+    )
+    state = tenacity.RetryCallState(retry_object=tenacity.Retrying(), fn=None, args=(), kwargs={})
+    state.attempt_number = attempt
+    return float(wait(state))
 
 
 def _event(
@@ -510,7 +518,6 @@ def mark_failed(
     now: dt.datetime,
     config: TransferConfig,
     worker: str,
-    rng: random.Random | None = None,
 ) -> str:
     """Record a failed send: schedule a retry with backoff, or make it a dead letter.
 
@@ -526,9 +533,7 @@ def mark_failed(
     if retryable and delivery.attempts < config.max_attempts:
         RETRIES.inc()
         delivery.state = RETRY
-        delivery.next_attempt_at = now + dt.timedelta(
-            seconds=backoff(delivery.attempts, config, rng)
-        )
+        delivery.next_attempt_at = now + dt.timedelta(seconds=backoff(delivery.attempts, config))
         return RETRY
     DEAD_LETTERS.inc()
     delivery.state = D_DEAD
