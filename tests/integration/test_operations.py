@@ -8,26 +8,9 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from tests.builders import auth
+from tests.builders import ky_claim as claim
 
 JSON = {"Content-Type": "application/json"}
-
-
-def claim(reference: str, **overrides: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "reference": reference,
-        "benefit": "kontanthjaelp",
-        "citizen": {"cpr": "0101501000", "name": "Mette Jensen"},
-        "period": {"from": "2025-01-01", "to": "2025-01-28"},
-        "principal": "1500.00",
-        "amount": "1500.00",
-        "decisionDate": "2025-02-27",
-        "dueDate": "2025-03-29",
-        "srbDate": "2025-04-12",
-        "noticeDate": "2025-04-26",
-        "description": "Tilbagebetaling af kontanthjælp 01.2025",
-    }
-    base.update(overrides)
-    return base
 
 
 def post(client: TestClient, message_id: str, *claims: dict[str, Any]) -> dict[str, Any]:

@@ -24,30 +24,12 @@ from app.domain import catalogue as catalogue_module
 from app.domain.catalogue import Catalogue
 from app.main import create_app
 from app.worker import TransferWorker, psrm_client
-from tests.builders import auth
+from tests.builders import auth, ky_claim
 from tests.conftest import make_settings
 from tests.golden import CONTRACTS
 from tests.live import serve
 
 JSON = {"Content-Type": "application/json"}
-
-
-def ky_claim(reference: str, **overrides: Any) -> dict[str, Any]:
-    claim: dict[str, Any] = {
-        "reference": reference,
-        "benefit": "kontanthjaelp",
-        "citizen": {"cpr": "0101501000", "name": "Mette Jensen"},
-        "period": {"from": "2025-01-01", "to": "2025-01-28"},
-        "principal": "1500.00",
-        "amount": "1500.00",
-        "decisionDate": "2025-02-27",
-        "dueDate": "2025-03-29",
-        "srbDate": "2025-04-12",
-        "noticeDate": "2025-04-26",
-        "description": "Tilbagebetaling af kontanthjælp 01.2025",
-    }
-    claim.update(overrides)
-    return claim
 
 
 class Scenario:
