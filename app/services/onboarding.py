@@ -30,6 +30,33 @@ def _area(catalogue: Catalogue, area: str) -> None:
         raise NotFound(f"no business area {area!r}; known areas: {known}")
 
 
+def _reassess_scope(
+    session: Session,
+    *,
+    claimant_id: str,
+    states: tuple[str, ...],
+    area: str | None,
+    fordringstype: str | None,
+    catalogue: Catalogue,
+    today: dt.date,
+    now: dt.datetime,
+    actor: str,
+) -> dict[str, int]:
+    """Assess again the claimant's claims in `states` within an area or type (None: all)."""
+    claims = readiness.in_scope(
+        session, claimant_id=claimant_id, states=states, area=area, fordringstype=fordringstype
+    )
+    return readiness.reassess(
+        session,
+        claims,
+        catalogue=catalogue,
+        claimant_id=claimant_id,
+        today=today,
+        now=now,
+        actor=actor,
+    )
+
+
 def overview(session: Session, *, claimant_id: str, catalogue: Catalogue) -> list[dict[str, Any]]:
     """Return every business area with its state, type exceptions and active pauses."""
     rows = list(session.scalars(select(Onboarding).where(Onboarding.claimant_id == claimant_id)))
@@ -114,18 +141,13 @@ def set_state(
     )
     session.add(change)
     session.flush()
-    claims = readiness.in_scope(
+    counts = _reassess_scope(
         session,
         claimant_id=claimant_id,
-        states=[readiness.HELD, readiness.QUEUED],
+        states=(readiness.HELD, readiness.QUEUED),
         area=area,
         fordringstype=fordringstype or None,
-    )
-    counts = readiness.reassess(
-        session,
-        claims,
         catalogue=catalogue,
-        claimant_id=claimant_id,
         today=today,
         now=now,
         actor=actor,
@@ -276,18 +298,13 @@ def pause(
     )
     session.add(row)
     session.flush()
-    claims = readiness.in_scope(
+    _reassess_scope(
         session,
         claimant_id=claimant_id,
-        states=[readiness.QUEUED, readiness.HELD],
+        states=(readiness.QUEUED, readiness.HELD),
         area=area,
         fordringstype=fordringstype,
-    )
-    readiness.reassess(
-        session,
-        claims,
         catalogue=catalogue,
-        claimant_id=claimant_id,
         today=today,
         now=now,
         actor=actor,
@@ -315,18 +332,13 @@ def resume(
         raise NotFound(f"no active pause {pause_id}")
     row.lifted_by, row.lifted_at = actor, now
     session.flush()
-    claims = readiness.in_scope(
+    counts = _reassess_scope(
         session,
         claimant_id=claimant_id,
-        states=[readiness.HELD],
+        states=(readiness.HELD,),
         area=row.area,
         fordringstype=row.fordringstype,
-    )
-    counts = readiness.reassess(
-        session,
-        claims,
         catalogue=catalogue,
-        claimant_id=claimant_id,
         today=today,
         now=now,
         actor=actor,

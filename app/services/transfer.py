@@ -297,14 +297,9 @@ def take(
         .values(state=IN_DELIVERY, delivery_pk=delivery_pk, updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    creates = [row.claim_id for row in batch if row.kind == "create"]
-    if creates:
-        session.execute(
-            update(Claim)
-            .where(_among(session, Claim.id, creates))
-            .values(state="sending", updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
+    _set_created_claims(
+        session, [t.claim_id for t in batch if t.kind == "create"], state="sending", now=now
+    )
     return delivery_pk
 
 
@@ -478,14 +473,9 @@ def mark_sent(
             .values(state=SENT, attempts=Transfer.attempts + 1, updated_at=now)
             .execution_options(synchronize_session=False)
         )
-        creates = [t.claim_id for t in waiting if t.kind == "create"]
-        if creates:
-            session.execute(
-                update(Claim)
-                .where(_among(session, Claim.id, creates))
-                .values(state="sent", updated_at=now)
-                .execution_options(synchronize_session=False)
-            )
+        _set_created_claims(
+            session, [t.claim_id for t in waiting if t.kind == "create"], state="sent", now=now
+        )
     if answered:
         _apply(
             session,
@@ -548,11 +538,9 @@ def mark_failed(
     for transfer in transfers:
         transfer.state, transfer.updated_at = DEAD, now
         transfer.error = {"message": error[:1000], "attempts": delivery.attempts}
-    creates = [t.claim_id for t in transfers if t.kind == "create"]
-    if creates:
-        session.execute(
-            update(Claim).where(Claim.id.in_(creates)).values(state="dead_letter", updated_at=now)
-        )
+    _set_created_claims(
+        session, [t.claim_id for t in transfers if t.kind == "create"], state="dead_letter", now=now
+    )
     session.execute(
         insert(ClaimEvent),
         [
@@ -784,6 +772,19 @@ def promote_next(session: Session, *, claim_ids: Sequence[uuid.UUID], now: dt.da
         )
 
 
+def _set_created_claims(
+    session: Session, creates: Sequence[uuid.UUID], *, state: str, now: dt.datetime
+) -> None:
+    """Move claims being created at PSRM to `state` (an adjustment leaves its claim's state)."""
+    if creates:
+        session.execute(
+            update(Claim)
+            .where(_among(session, Claim.id, creates))
+            .values(state=state, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
+
 def _release_related(session: Session, *, main_ids: Sequence[uuid.UUID], now: dt.datetime) -> None:
     # Related claims held for their main claim are assessed at the next sweep: mark them due.
     session.execute(
@@ -867,11 +868,9 @@ def requeue(
         transfer.error = None
         transfer.next_attempt_at = now + dt.timedelta(seconds=wave * config.requeue_stagger_seconds)
         transfer.updated_at = now
-    creates = [t.claim_id for t in rows if t.kind == "create"]
-    if creates:
-        session.execute(
-            update(Claim).where(Claim.id.in_(creates)).values(state="queued", updated_at=now)
-        )
+    _set_created_claims(
+        session, [t.claim_id for t in rows if t.kind == "create"], state="queued", now=now
+    )
     if rows:
         session.execute(
             insert(ClaimEvent),
