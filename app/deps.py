@@ -15,6 +15,7 @@ from app.clock import Clock
 from app.db.session import Database
 from app.domain.catalogue import Catalogue
 from app.errors import PayloadTooLarge
+from app.services.intake_writer import IntakeWriter
 from app.services.transfer import TransferConfig
 from app.settings import Settings
 
@@ -30,6 +31,7 @@ class Runtime:
     clock: Clock
     transfer_config: TransferConfig
     psrm_portal: HearingPortal
+    intake_writer: IntakeWriter
 
 
 async def get_runtime(request: Request) -> Runtime:

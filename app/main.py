@@ -19,6 +19,7 @@ from app.db.session import Database
 from app.deps import Runtime
 from app.domain import catalogue as catalogue_module
 from app.routers import claims, health, intake, ops
+from app.services.intake_writer import IntakeWriter
 from app.settings import Settings, get_settings
 
 SIMULATOR_PATH = "/psrm-sim"
@@ -52,6 +53,7 @@ def create_app(
         clock=clock,
         transfer_config=worker.transfer_config(settings),
         psrm_portal=HearingPortal(settings.psrm_url if settings.psrm_is_simulator else None),
+        intake_writer=IntakeWriter(db, catalogue=catalogue, claimant_id=settings.claimant_id),
     )
     embedded = settings.worker_embedded
     if embedded is None:
@@ -76,6 +78,7 @@ def create_app(
             thread.start()
         yield
         stop.set()
+        runtime.intake_writer.close()
         if thread is not None:
             thread.join(timeout=30)
         if database is None:

@@ -5,6 +5,13 @@ One message is one transaction. The raw bytes are kept with the first answer, un
 with other content is a conflict and changes nothing. A message from which no claim can be
 taken (malformed, breaking its contract, or every claim rejected) is refused whole and nothing
 of it is stored, so the sender can fix it and send it again under the same id.
+
+Intake runs in two steps. `prepare` does everything that needs no database (parse, map,
+validate, the checks within the message) and may run anywhere; `store` decides and writes any
+number of prepared messages in the caller's transaction, with one query per kind of look-up
+and one insert per table for all of them. `receive` is both steps for one message. The HTTP
+intake hands prepared messages to `app.services.intake_writer`, which stores the messages of
+concurrent requests together (group commit).
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from adapters import registry
@@ -29,7 +36,7 @@ from app.domain.catalogue import Catalogue
 from app.domain.claim import CanonicalClaim, ClaimCandidate, ClaimCategory, SourceSystem
 from app.domain.problems import Problem
 from app.encoding import dumps
-from app.errors import Conflict, InvalidRequest, UnsupportedMediaType
+from app.errors import AppError, Conflict, InvalidRequest, UnsupportedMediaType
 from app.metrics_registry import INTAKE_CLAIMS
 from app.services import readiness
 
@@ -51,20 +58,37 @@ CORRECTABLE = frozenset({"invalid", "held", "rejected", "withdrawn"})
 
 
 # Statements built once. SQLAlchemy caches their compiled form either way, but building a
-# statement and its cache key on every call costs more than running it on SQLite; the inserts
-# go to the tables (Core executemany), not through the ORM's bulk machinery.
+# statement and its cache key on every call costs more than running it on SQLite. They run on
+# the session's Connection (Core), not through the ORM: intake needs rows, not objects.
 _MESSAGES: Table = Base.metadata.tables[SourceMessage.__tablename__]
-_PREVIOUS = select(_MESSAGES.c.content_sha256, _MESSAGES.c.response, _MESSAGES.c.received_at).where(
-    _MESSAGES.c.source == bindparam("source"), _MESSAGES.c.message_id == bindparam("message_id")
+_CLAIMS: Table = Base.metadata.tables[Claim.__tablename__]
+_PREVIOUS = select(
+    _MESSAGES.c.message_id,
+    _MESSAGES.c.content_sha256,
+    _MESSAGES.c.response,
+    _MESSAGES.c.received_at,
+).where(
+    _MESSAGES.c.source == bindparam("source"),
+    _MESSAGES.c.message_id.in_(bindparam("message_ids", expanding=True)),
 )
-_EXISTING = select(Claim).where(
-    Claim.source == bindparam("source"),
-    Claim.source_reference.in_(bindparam("references", expanding=True)),
+_EXISTING = select(
+    _CLAIMS.c.id,
+    _CLAIMS.c.source_reference,
+    _CLAIMS.c.state,
+    _CLAIMS.c.content_sha256,
+    _CLAIMS.c.category,
+    _CLAIMS.c.fordringstype,
+).where(
+    _CLAIMS.c.source == bindparam("source"),
+    _CLAIMS.c.source_reference.in_(bindparam("references", expanding=True)),
 )
 _INSERT_MESSAGE = insert(_MESSAGES)
-_INSERT_CLAIMS = insert(Base.metadata.tables[Claim.__tablename__])
+_INSERT_CLAIMS = insert(_CLAIMS)
 _INSERT_EVENTS = insert(Base.metadata.tables[ClaimEvent.__tablename__])
 _INSERT_TRANSFERS = insert(Base.metadata.tables[Transfer.__tablename__])
+# Look-ups go in chunks: SQLite allows 32,766 bound parameters per statement, and a long IN
+# list is slow to plan on either backend.
+_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +98,18 @@ class Outcome:
     status_code: int
     body: dict[str, Any]
     replay: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """What intake needs to know of a claim already stored under the same reference."""
+
+    id: uuid.UUID
+    source_reference: str
+    state: str
+    content_sha256: str
+    category: str | None
+    fordringstype: str | None
 
 
 @dataclass(slots=True)
@@ -86,7 +122,7 @@ class _Item:
     claim_id: uuid.UUID = field(default_factory=uuid.uuid4)
     state: str = ClaimState.ACCEPTED
     duplicate: bool = False
-    corrects: Claim | None = None
+    corrects: _Stored | None = None
     main_claim_id: uuid.UUID | None = None
     main_at_psrm: bool = False
     holds: list[str] = field(default_factory=list)
@@ -95,6 +131,46 @@ class _Item:
     @property
     def accepted(self) -> bool:
         return self.claim is not None and not self.problems
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A message parsed, mapped and validated: all that intake decides without the database.
+
+    `store` finishes it against what is stored. It changes the items as it decides, so a
+    prepared message is stored once; to try again, prepare it again.
+    """
+
+    source: SourceSystem
+    raw: bytes
+    raw_sha256: str
+    media_type: str
+    message_id: str
+    principal: str
+    now: dt.datetime
+    today: dt.date
+    items: list[_Item]
+
+    @property
+    def claim_count(self) -> int:
+        """Return how many claims the message holds."""
+        return len(self.items)
+
+    def keys(self) -> set[tuple[str, str, str]]:
+        """Return what the message's outcome depends on: its id and every claim reference.
+
+        Messages with disjoint keys can be decided together against the same stored state.
+        """
+        source = self.source.value
+        found = {("message", source, self.message_id)}
+        for item in self.items:
+            for ref in (
+                item.candidate.source_reference,
+                item.candidate.fields.get("main_claim_reference"),
+            ):
+                if isinstance(ref, str) and ref:
+                    found.add(("claim", source, ref))
+        return found
 
 
 def _sha256(data: bytes) -> str:
@@ -110,6 +186,46 @@ def _content_hash(item: _Item) -> str:
 
 def _hash_payload(payload: dict[str, Any]) -> str:
     return _sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS, default=str))
+
+
+def prepare(
+    *,
+    source: SourceSystem,
+    raw: bytes,
+    media_type: str,
+    principal: str,
+    catalogue: Catalogue,
+    claimant_id: str,
+    now: dt.datetime,
+    today: dt.date | None = None,
+) -> Prepared:
+    """Parse, map and validate one message: everything intake does before the database.
+
+    Raises:
+        AdapterError: the message is malformed or breaks its contract.
+        UnsupportedMediaType: the body's media type is not one the source sends.
+    """
+    adapter = registry()[source]
+    if media_type not in adapter.media_types:
+        raise UnsupportedMediaType(
+            f"{source.value} messages are sent as {' or '.join(adapter.media_types)}",
+            extra={"accepted_media_types": list(adapter.media_types)},
+        )
+    message = adapter.parse(raw)
+    context = MappingContext(claimant_id=claimant_id, catalogue=catalogue)
+    items = [_Item(c, *admit(c, catalogue)) for c in adapter.to_candidates(message, context)]
+    _check_within_message(items)
+    return Prepared(
+        source=source,
+        raw=raw,
+        raw_sha256=_sha256(raw),
+        media_type=media_type,
+        message_id=adapter.message_id(message),
+        principal=principal,
+        now=now,
+        today=today or now.date(),
+        items=items,
+    )
 
 
 def receive(
@@ -132,35 +248,99 @@ def receive(
         Conflict: the message id, or a claim's reference, was used before with other content.
         InvalidRequest: no claim in the message could be taken (nothing stored).
     """
-    today = today or now.date()
-    adapter = registry()[source]
-    if media_type not in adapter.media_types:
-        raise UnsupportedMediaType(
-            f"{source.value} messages are sent as {' or '.join(adapter.media_types)}",
-            extra={"accepted_media_types": list(adapter.media_types)},
-        )
-    message = adapter.parse(raw)
-    message_id = adapter.message_id(message)
-    raw_sha = _sha256(raw)
+    prepared = prepare(
+        source=source,
+        raw=raw,
+        media_type=media_type,
+        principal=principal,
+        catalogue=catalogue,
+        claimant_id=claimant_id,
+        now=now,
+        today=today,
+    )
+    (result,) = store(session, [prepared], catalogue=catalogue, claimant_id=claimant_id)
+    if isinstance(result, AppError):
+        raise result
+    account(prepared, result)
+    return result
 
-    previous = session.execute(
-        _PREVIOUS, {"source": source.value, "message_id": message_id}
-    ).one_or_none()
-    if previous is not None:
-        if previous.content_sha256 == raw_sha:
-            return Outcome(status_code=200, body=previous.response, replay=True)
-        raise Conflict(
-            f"message {message_id} was received before with different content",
-            extra={
-                "message_id": message_id,
-                "first_received_at": previous.received_at.isoformat(),
-            },
-        )
 
-    context = MappingContext(claimant_id=claimant_id, catalogue=catalogue)
-    items = [_Item(c, *admit(c, catalogue)) for c in adapter.to_candidates(message, context)]
-    _check_within_message(items)
-    existing = _existing_claims(session, source, items)
+def store(
+    session: Session, batch: Sequence[Prepared], *, catalogue: Catalogue, claimant_id: str
+) -> list[Outcome | AppError]:
+    """Decide and store prepared messages in the session's transaction; one result each.
+
+    The messages' keys (`Prepared.keys`) must be disjoint, so each is decided against the
+    stored state exactly as if it came alone. A message refused whole gets its error as its
+    result (`Conflict`, `InvalidRequest`) and nothing of it is written; the others are.
+    """
+    connection = session.connection()
+    previous = _previous_messages(connection, batch)
+    existing = _existing_claims(connection, batch)
+    context: readiness.Context | None = None
+    writes = _Writes()
+    results: list[Outcome | AppError] = []
+    for prepared in batch:
+        source = prepared.source.value
+        earlier = previous.get((source, prepared.message_id))
+        if earlier is not None:
+            results.append(_repeat(prepared, earlier))
+            continue
+        stored = existing.get(source, {})
+        try:
+            body = _decide(prepared, stored, catalogue)
+        except (Conflict, InvalidRequest) as exc:
+            results.append(exc)
+            continue
+        if any(i.accepted and not i.duplicate for i in prepared.items) and context is None:
+            context = readiness.load_context(session, claimant_id=claimant_id)
+        if context is not None:
+            _assess(prepared.items, catalogue=catalogue, context=context, today=prepared.today)
+        body["claims"] = [_result(item) for item in prepared.items]
+        writes.add(prepared, body)
+        results.append(Outcome(status_code=202, body=body))
+    writes.execute(session, connection)
+    return results
+
+
+def account(prepared: Prepared, outcome: Outcome) -> None:
+    """Count and log a message once it is stored (or replayed)."""
+    if outcome.replay:
+        return
+    counts = outcome.body["counts"]
+    INTAKE_CLAIMS.labels(prepared.source.value, "accepted").inc(counts["accepted"])
+    INTAKE_CLAIMS.labels(prepared.source.value, "rejected").inc(counts["rejected"])
+    log.info(
+        "intake source=%s message=%s claims=%d accepted=%d",
+        prepared.source.value,
+        prepared.message_id,
+        counts["claims"],
+        counts["accepted"],
+    )
+
+
+def _repeat(prepared: Prepared, earlier: Any) -> Outcome | AppError:
+    if earlier.content_sha256 == prepared.raw_sha256:
+        return Outcome(status_code=200, body=earlier.response, replay=True)
+    return Conflict(
+        f"message {prepared.message_id} was received before with different content",
+        extra={
+            "message_id": prepared.message_id,
+            "first_received_at": earlier.received_at.isoformat(),
+        },
+    )
+
+
+def _decide(
+    prepared: Prepared, existing: dict[str, _Stored], catalogue: Catalogue
+) -> dict[str, Any]:
+    """Check a message's claims against the stored ones; return its answer without results.
+
+    Raises:
+        Conflict: a claim reuses a stored claim's reference with other content.
+        InvalidRequest: no claim in the message could be taken.
+    """
+    items = prepared.items
     _check_against_stored(items, existing)
     _link_related(items, existing, catalogue)
     for item in items:
@@ -170,26 +350,24 @@ def receive(
             item.data if item.data is not None else item.candidate.fields
         )
         item.state = ClaimState.ACCEPTED if item.accepted else ClaimState.INVALID
-    _resolve_repeats(items, existing, message_id)
-    _assess(session, items, catalogue=catalogue, claimant_id=claimant_id, today=today)
-
-    results = [_result(item) for item in items]
+    _resolve_repeats(items, existing)
     accepted = sum(1 for item in items if item.accepted)
     if accepted == 0:
         problems = [p for item in items for p in item.problems]
         # Nothing was stored, so no claim has an id or a state.
         unstored = [
-            {k: v for k, v in r.items() if k not in ("claim_id", "state", "holds")} for r in results
+            {k: v for k, v in _result(item).items() if k not in ("claim_id", "state", "holds")}
+            for item in items
         ]
         raise InvalidRequest(
             "no claim in the message could be taken; nothing was stored",
             problems=problems,
-            extra={"message_id": message_id, "claims": unstored},
+            extra={"message_id": prepared.message_id, "claims": unstored},
         )
-    body = {
-        "message_id": message_id,
-        "source": source.value,
-        "received_at": now.isoformat(),
+    return {
+        "message_id": prepared.message_id,
+        "source": prepared.source.value,
+        "received_at": prepared.now.isoformat(),
         "status": "accepted" if accepted == len(items) else "partially_accepted",
         "counts": {
             "claims": len(items),
@@ -197,39 +375,52 @@ def receive(
             "rejected": len(items) - accepted,
             "duplicates": sum(1 for item in items if item.duplicate),
         },
-        "claims": results,
     }
-    message_pk = uuid.uuid4()
-    session.execute(
-        _INSERT_MESSAGE,
-        [
-            {
-                "id": message_pk,
-                "source": source.value,
-                "message_id": message_id,
-                "content_sha256": raw_sha,
-                "media_type": media_type,
-                "raw": raw,
-                "size_bytes": len(raw),
-                "principal": principal,
-                "received_at": now,
-                "claim_count": len(items),
-                "accepted_count": accepted,
-                "response": body,
-            }
-        ],
-    )
-    _store_claims(session, items, source=source, message_pk=message_pk, now=now, actor=principal)
-    INTAKE_CLAIMS.labels(source.value, "accepted").inc(accepted)
-    INTAKE_CLAIMS.labels(source.value, "rejected").inc(len(items) - accepted)
-    log.info(
-        "intake source=%s message=%s claims=%d accepted=%d",
-        source.value,
-        message_id,
-        len(items),
-        accepted,
-    )
-    return Outcome(status_code=202, body=body)
+
+
+def _by_source(batch: Sequence[Prepared]) -> dict[str, list[Prepared]]:
+    grouped: dict[str, list[Prepared]] = {}
+    for prepared in batch:
+        grouped.setdefault(prepared.source.value, []).append(prepared)
+    return grouped
+
+
+def _chunks(values: set[str]) -> list[list[str]]:
+    ordered = sorted(values)
+    return [ordered[start : start + _CHUNK] for start in range(0, len(ordered), _CHUNK)]
+
+
+def _previous_messages(
+    connection: Connection, batch: Sequence[Prepared]
+) -> dict[tuple[str, str], Any]:
+    found: dict[tuple[str, str], Any] = {}
+    for source, group in _by_source(batch).items():
+        for chunk in _chunks({p.message_id for p in group}):
+            rows = connection.execute(_PREVIOUS, {"source": source, "message_ids": chunk})
+            found.update({(source, row.message_id): row for row in rows})
+    return found
+
+
+def _existing_claims(
+    connection: Connection, batch: Sequence[Prepared]
+) -> dict[str, dict[str, _Stored]]:
+    found: dict[str, dict[str, _Stored]] = {}
+    for source, group in _by_source(batch).items():
+        refs = {
+            ref
+            for prepared in group
+            for item in prepared.items
+            for ref in (
+                item.candidate.source_reference,
+                item.claim.main_claim_reference if item.claim is not None else None,
+            )
+            if ref
+        }
+        stored = found.setdefault(source, {})
+        for chunk in _chunks(refs):
+            rows = connection.execute(_EXISTING, {"source": source, "references": chunk})
+            stored.update({row.source_reference: _Stored(*row) for row in rows})
+    return found
 
 
 def _check_within_message(items: Sequence[_Item]) -> None:
@@ -253,25 +444,7 @@ def _check_within_message(items: Sequence[_Item]) -> None:
             seen[ref] = item.candidate.index
 
 
-def _existing_claims(
-    session: Session, source: SourceSystem, items: Sequence[_Item]
-) -> dict[str, Claim]:
-    refs = {item.candidate.source_reference for item in items if item.candidate.source_reference}
-    refs |= {
-        item.claim.main_claim_reference
-        for item in items
-        if item.claim is not None and item.claim.main_claim_reference
-    }
-    found: dict[str, Claim] = {}
-    ordered = sorted(refs)
-    for start in range(0, len(ordered), 500):
-        chunk = ordered[start : start + 500]
-        rows = session.scalars(_EXISTING, {"source": source.value, "references": chunk})
-        found.update({row.source_reference: row for row in rows})
-    return found
-
-
-def _check_against_stored(items: Sequence[_Item], existing: dict[str, Claim]) -> None:
+def _check_against_stored(items: Sequence[_Item], existing: dict[str, _Stored]) -> None:
     """Refuse the message when a claim reuses a stored claim's reference with other content."""
     conflicts = []
     for item in items:
@@ -300,7 +473,9 @@ def _check_against_stored(items: Sequence[_Item], existing: dict[str, Claim]) ->
         )
 
 
-def _link_related(items: Sequence[_Item], existing: dict[str, Claim], catalogue: Catalogue) -> None:
+def _link_related(
+    items: Sequence[_Item], existing: dict[str, _Stored], catalogue: Catalogue
+) -> None:
     in_message = {
         item.candidate.source_reference: item for item in items if item.candidate.source_reference
     }
@@ -357,7 +532,7 @@ def _link_related(items: Sequence[_Item], existing: dict[str, Claim], catalogue:
             item.main_claim_id = None
 
 
-def _resolve_repeats(items: Sequence[_Item], existing: dict[str, Claim], message_id: str) -> None:
+def _resolve_repeats(items: Sequence[_Item], existing: dict[str, _Stored]) -> None:
     for item in items:
         ref = item.candidate.source_reference
         stored = existing.get(ref) if ref else None
@@ -373,20 +548,12 @@ def _resolve_repeats(items: Sequence[_Item], existing: dict[str, Claim], message
 
 
 def _assess(
-    session: Session,
-    items: Sequence[_Item],
-    *,
-    catalogue: Catalogue,
-    claimant_id: str,
-    today: dt.date,
+    items: Sequence[_Item], *, catalogue: Catalogue, context: readiness.Context, today: dt.date
 ) -> None:
     """Decide for each new valid claim whether it waits (held, with reasons) or is queued."""
-    fresh = [i for i in items if i.accepted and not i.duplicate and i.claim is not None]
-    if not fresh:
-        return
-    context = readiness.load_context(session, claimant_id=claimant_id)
-    for item in fresh:
-        assert item.claim is not None
+    for item in items:
+        if not item.accepted or item.duplicate or item.claim is None:
+            continue
         result = readiness.verdict(
             item.claim,
             catalogue=catalogue,
@@ -459,80 +626,111 @@ def _row(item: _Item) -> dict[str, Any]:
     }
 
 
-def _store_claims(
-    session: Session,
-    items: Sequence[_Item],
-    *,
-    source: SourceSystem,
-    message_pk: uuid.UUID,
-    now: dt.datetime,
-    actor: str,
-) -> None:
-    new_rows: list[dict[str, Any]] = []
-    events: list[dict[str, Any]] = []
-    transfers: list[dict[str, Any]] = []
-    seqs = readiness.next_seq(session, [i.corrects.id for i in items if i.corrects is not None])
-    # Main claims first, so a related claim's foreign key finds its main claim.
-    for item in sorted(items, key=lambda i: i.main_claim_id is not None):
-        if item.duplicate:
-            continue
-        problems = [p.as_dict() for p in item.problems]
-        row = {
-            **_row(item),
-            "state": item.state,
-            "problems": problems,
-            "content_sha256": item.content_sha256,
-            "updated_at": now,
-        }
-        if item.corrects is not None:
-            stored = item.corrects
-            for key, value in row.items():
-                setattr(stored, key, value)
-            stored.message_pk = message_pk
-            stored.claim_index = item.candidate.index
-            stored.revision += 1
-            kind = "corrected"
-        else:
-            row.update(
-                id=item.claim_id,
-                source=source.value,
-                source_reference=(item.candidate.source_reference or f"#{uuid.uuid4()}")[:64],
-                message_pk=message_pk,
-                claim_index=item.candidate.index,
-                revision=1,
-                received_at=now,
-            )
-            new_rows.append(row)
-            kind = "received"
-        events.append(
+class _Writes:
+    """The rows a batch of messages writes, gathered so each table gets one insert."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+        self.claims: list[dict[str, Any]] = []
+        self.corrections: list[tuple[_Item, dict[str, Any]]] = []
+        self.events: list[dict[str, Any]] = []
+        self.transfers: list[_Item] = []
+        self.transfer_rows: list[dict[str, Any]] = []
+
+    def add(self, prepared: Prepared, body: dict[str, Any]) -> None:
+        """Add one decided message: its raw bytes with its answer, and every claim's rows."""
+        message_pk = uuid.uuid4()
+        now, source = prepared.now, prepared.source.value
+        self.messages.append(
             {
-                "claim_id": item.claim_id,
-                "at": now,
-                "kind": kind if item.accepted else f"{kind}_rejected",
-                "actor": actor,
-                "detail": {"state": item.state, "problems": len(problems), "holds": item.holds},
+                "id": message_pk,
+                "source": source,
+                "message_id": prepared.message_id,
+                "content_sha256": prepared.raw_sha256,
+                "media_type": prepared.media_type,
+                "raw": prepared.raw,
+                "size_bytes": len(prepared.raw),
+                "principal": prepared.principal,
+                "received_at": now,
+                "claim_count": len(prepared.items),
+                "accepted_count": body["counts"]["accepted"],
+                "response": body,
             }
         )
-        if item.state == readiness.QUEUED:
-            transfers.append(
+        # Main claims first, so a related claim's foreign key finds its main claim.
+        for item in sorted(prepared.items, key=lambda i: i.main_claim_id is not None):
+            if item.duplicate:
+                continue
+            problems = [p.as_dict() for p in item.problems]
+            row = {
+                **_row(item),
+                "state": item.state,
+                "problems": problems,
+                "content_sha256": item.content_sha256,
+                "updated_at": now,
+                "message_pk": message_pk,
+                "claim_index": item.candidate.index,
+            }
+            if item.corrects is not None:
+                self.corrections.append((item, row))
+                kind = "corrected"
+            else:
+                row.update(
+                    id=item.claim_id,
+                    source=source,
+                    source_reference=(item.candidate.source_reference or f"#{uuid.uuid4()}")[:64],
+                    revision=1,
+                    received_at=now,
+                )
+                self.claims.append(row)
+                kind = "received"
+            self.events.append(
                 {
                     "claim_id": item.claim_id,
-                    "seq": seqs.get(item.claim_id, 0),
-                    "kind": "create",
-                    "action_id": uuid.uuid4().hex,
-                    "area": row["business_area"] or "",
-                    "payload": {},
-                    "state": readiness.QUEUED,
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "created_at": now,
-                    "updated_at": now,
+                    "at": now,
+                    "kind": kind if item.accepted else f"{kind}_rejected",
+                    "actor": prepared.principal,
+                    "detail": {"state": item.state, "problems": len(problems), "holds": item.holds},
                 }
             )
-    if new_rows:
-        session.execute(_INSERT_CLAIMS, new_rows)
-    session.flush()
-    if events:
-        session.execute(_INSERT_EVENTS, events)
-    if transfers:
-        session.execute(_INSERT_TRANSFERS, transfers)
+            if item.state == readiness.QUEUED:
+                self.transfers.append(item)
+                self.transfer_rows.append(
+                    {
+                        "claim_id": item.claim_id,
+                        "seq": 0,
+                        "kind": "create",
+                        "action_id": uuid.uuid4().hex,
+                        "area": row["business_area"] or "",
+                        "payload": {},
+                        "state": readiness.QUEUED,
+                        "attempts": 0,
+                        "next_attempt_at": now,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
+
+    def execute(self, session: Session, connection: Connection) -> None:
+        """Write everything gathered, in an order the foreign keys accept."""
+        if not self.messages:
+            return
+        connection.execute(_INSERT_MESSAGE, self.messages)
+        if self.claims:
+            connection.execute(_INSERT_CLAIMS, self.claims)
+        for item, row in self.corrections:
+            connection.execute(
+                update(_CLAIMS)
+                .where(_CLAIMS.c.id == item.claim_id)
+                .values(**row, revision=_CLAIMS.c.revision + 1)
+            )
+        if self.events:
+            connection.execute(_INSERT_EVENTS, self.events)
+        if self.transfer_rows:
+            # A corrected claim may have had transfers before (withdrawn ones): continue its
+            # sequence. A new claim starts at 0.
+            corrected = [i.claim_id for i in self.transfers if i.corrects is not None]
+            seqs = readiness.next_seq(session, corrected)
+            for item, transfer in zip(self.transfers, self.transfer_rows, strict=True):
+                transfer["seq"] = seqs.get(item.claim_id, 0)
+            connection.execute(_INSERT_TRANSFERS, self.transfer_rows)

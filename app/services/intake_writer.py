@@ -1,0 +1,185 @@
+"""Group commit for intake: the messages of concurrent requests stored in shared transactions.
+
+Each intake request prepares its message (parse, map, validate: no database) and hands it to
+its process's writer. The writer stores whatever has gathered since its last commit in one
+transaction: one look-up of each kind and one insert per table for all of them, one commit.
+A lone request is stored at once, so nothing waits for company; under load, requests share
+the cost of a transaction instead of queueing for one each. A request still gets its answer
+only after its own message is committed: a 202 means stored.
+
+Messages whose outcomes could depend on each other (the same message id, or a claim reference
+that another message also uses) never go in the same round: the later one goes in the next
+round and finds the first one stored, exactly as if they had come one after the other. If a
+shared transaction fails (another process stored one of its messages first, say), each of its
+messages is stored again alone, so one message's failure never becomes another's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future
+
+from sqlalchemy.exc import IntegrityError
+
+from app.db.session import Database
+from app.domain.catalogue import Catalogue
+from app.errors import AppError
+from app.services import intake
+
+log = logging.getLogger(__name__)
+
+_Job = tuple[intake.Prepared, "Future[intake.Outcome]"]
+_STOP = None
+
+
+class IntakeWriter:
+    """The process's intake writer: one thread that stores prepared messages in batches."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        catalogue: Catalogue,
+        claimant_id: str,
+        max_batch_claims: int = 5_000,
+    ) -> None:
+        self._db = db
+        self._catalogue = catalogue
+        self._claimant_id = claimant_id
+        self._max_batch_claims = max_batch_claims
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    async def store(self, prepared: intake.Prepared) -> intake.Outcome:
+        """Store a prepared message with whatever else is waiting; return its answer.
+
+        Raises:
+            Conflict, InvalidRequest: as `intake.receive` (nothing of the message stored).
+        """
+        return await asyncio.wrap_future(self.submit(prepared))
+
+    def submit(self, prepared: intake.Prepared) -> Future[intake.Outcome]:
+        """Queue a prepared message; the future holds its answer once it is committed."""
+        future: Future[intake.Outcome] = Future()
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="intake-writer", daemon=True)
+                self._thread.start()
+            self._queue.put((prepared, future))
+        return future
+
+    def close(self) -> None:
+        """Store what is queued, then stop the thread (a later message starts a new one)."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+            if thread is not None:
+                self._queue.put(_STOP)
+        if thread is not None:
+            thread.join()
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            job = self._queue.get()
+            if job is _STOP:
+                return
+            batch = [job]
+            claims = job[0].claim_count
+            # Take what has gathered meanwhile, without waiting for more.
+            while claims < self._max_batch_claims:
+                try:
+                    job = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if job is _STOP:
+                    stopping = True
+                    break
+                batch.append(job)
+                claims += job[0].claim_count
+            self._write(batch)
+
+    def _write(self, batch: Sequence[_Job]) -> None:
+        # A future whose request has gone (the client disconnected) is skipped: its message
+        # is not stored, and the sender sends it again.
+        pending = [job for job in batch if job[1].set_running_or_notify_cancel()]
+        while pending:
+            taken: set[tuple[str, str, str]] = set()
+            this_round: list[_Job] = []
+            later: list[_Job] = []
+            for job in pending:
+                keys = job[0].keys()
+                if taken.isdisjoint(keys):
+                    taken |= keys
+                    this_round.append(job)
+                else:
+                    later.append(job)
+            self._write_round(this_round)
+            pending = later
+
+    def _write_round(self, jobs: Sequence[_Job]) -> None:
+        try:
+            with self._db.transaction() as session:
+                results = intake.store(
+                    session,
+                    [prepared for prepared, _ in jobs],
+                    catalogue=self._catalogue,
+                    claimant_id=self._claimant_id,
+                )
+        except Exception as exc:  # the shared transaction failed; nothing of it is stored
+            if len(jobs) > 1:
+                log.warning(
+                    "intake batch of %d messages failed (%s); storing each alone",
+                    len(jobs),
+                    type(exc).__name__,
+                )
+            for job in jobs:
+                self._write_alone(*job)
+            return
+        for (prepared, future), result in zip(jobs, results, strict=True):
+            _settle(prepared, future, result)
+
+    def _write_alone(self, prepared: intake.Prepared, future: Future[intake.Outcome]) -> None:
+        # Storing decides on (and so changes) the prepared items: prepare afresh each time.
+        for attempt in (1, 2):
+            try:
+                fresh = intake.prepare(
+                    source=prepared.source,
+                    raw=prepared.raw,
+                    media_type=prepared.media_type,
+                    principal=prepared.principal,
+                    catalogue=self._catalogue,
+                    claimant_id=self._claimant_id,
+                    now=prepared.now,
+                    today=prepared.today,
+                )
+                with self._db.transaction() as session:
+                    (result,) = intake.store(
+                        session, [fresh], catalogue=self._catalogue, claimant_id=self._claimant_id
+                    )
+            except IntegrityError as exc:
+                # Another process stored the same message or claim first; the next attempt
+                # sees it and answers with a replay or a conflict.
+                if attempt == 2:
+                    future.set_exception(exc)
+                    return
+                continue
+            except Exception as exc:
+                future.set_exception(exc)
+                return
+            _settle(fresh, future, result)
+            return
+
+
+def _settle(
+    prepared: intake.Prepared, future: Future[intake.Outcome], result: intake.Outcome | AppError
+) -> None:
+    if isinstance(result, AppError):
+        future.set_exception(result)
+    else:
+        intake.account(prepared, result)
+        future.set_result(result)
