@@ -20,8 +20,10 @@ import asyncio
 import logging
 import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Set as AbstractSet
 from concurrent.futures import Future
+from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
 
@@ -34,6 +36,8 @@ log = logging.getLogger(__name__)
 
 _Job = tuple[intake.Prepared, "Future[intake.Outcome]"]
 _STOP = None
+T = TypeVar("T")
+Key = Hashable
 
 
 class IntakeWriter:
@@ -107,19 +111,8 @@ class IntakeWriter:
         # A future whose request has gone (the client disconnected) is skipped: its message
         # is not stored, and the sender sends it again.
         pending = [job for job in batch if job[1].set_running_or_notify_cancel()]
-        while pending:
-            taken: set[tuple[str, str, str]] = set()
-            this_round: list[_Job] = []
-            later: list[_Job] = []
-            for job in pending:
-                keys = job[0].keys()
-                if taken.isdisjoint(keys):
-                    taken |= keys
-                    this_round.append(job)
-                else:
-                    later.append(job)
-            self._write_round(this_round)
-            pending = later
+        for jobs in rounds(pending, keys=lambda job: job[0].keys()):
+            self._write_round(jobs)
 
     def _write_round(self, jobs: Sequence[_Job]) -> None:
         try:
@@ -173,6 +166,34 @@ class IntakeWriter:
                 return
             _settle(fresh, future, result)
             return
+
+
+def rounds(jobs: Sequence[T], *, keys: Callable[[T], AbstractSet[Key]]) -> list[list[T]]:
+    """Split jobs into rounds whose keys are disjoint, each job as early as it can go.
+
+    A job that shares a key with an earlier one goes in a later round than that one, so jobs
+    with a key in common keep their order.
+    """
+    result: list[list[T]] = []
+    pending = list(jobs)
+    while pending:
+        taken: set[Key] = set()
+        blocked: set[Key] = set()
+        this_round: list[T] = []
+        later: list[T] = []
+        for job in pending:
+            wanted = keys(job)
+            # Keys of a job left for later stay blocked too: a job after it with one of its
+            # keys must not overtake it.
+            if taken.isdisjoint(wanted) and blocked.isdisjoint(wanted):
+                taken.update(wanted)
+                this_round.append(job)
+            else:
+                blocked.update(wanted)
+                later.append(job)
+        result.append(this_round)
+        pending = later
+    return result
 
 
 def _settle(

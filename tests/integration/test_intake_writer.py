@@ -1,0 +1,230 @@
+"""Group commit: many messages stored together answer exactly as if each had come alone.
+
+Runs on SQLite and PostgreSQL. The writer is driven directly (as the HTTP intake drives it)
+with messages submitted back to back, so they gather into shared transactions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from concurrent.futures import Future
+from typing import Any
+
+import pytest
+from sqlalchemy import event, func, select
+
+from adapters.ky import samples as ky_samples
+from app.db.session import Database
+from app.db.tables import Claim, SourceMessage
+from app.domain import catalogue as catalogue_module
+from app.domain.catalogue import Catalogue
+from app.domain.claim import SourceSystem
+from app.errors import Conflict, InvalidRequest
+from app.services import intake
+from app.services.intake_writer import IntakeWriter
+from app.settings import ROOT
+
+NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+CLAIMANT = "1234"
+NAMESPACE = "urn:oio:kombit:oir:debitorregistrering:1.0"
+
+
+@pytest.fixture(scope="module")
+def catalogue() -> Catalogue:
+    return catalogue_module.load(ROOT / "contracts" / "psrm" / "catalogue.json")
+
+
+@pytest.fixture
+def writer(database: Database, catalogue: Catalogue) -> Iterator[IntakeWriter]:
+    intake_writer = IntakeWriter(database, catalogue=catalogue, claimant_id=CLAIMANT)
+    yield intake_writer
+    intake_writer.close()
+
+
+def prepare(catalogue: Catalogue, source: SourceSystem, raw: bytes) -> intake.Prepared:
+    media_type = "application/json" if source is SourceSystem.KY else "application/xml"
+    return intake.prepare(
+        source=source,
+        raw=raw,
+        media_type=media_type,
+        principal="test",
+        catalogue=catalogue,
+        claimant_id=CLAIMANT,
+        now=NOW,
+        today=NOW.date(),
+    )
+
+
+def submit_all(
+    writer: IntakeWriter, catalogue: Catalogue, messages: list[tuple[SourceSystem, bytes]]
+) -> list[Future[intake.Outcome]]:
+    prepared = [prepare(catalogue, source, raw) for source, raw in messages]
+    return [writer.submit(p) for p in prepared]
+
+
+def outcome_or_error(future: Future[intake.Outcome]) -> intake.Outcome | Exception:
+    try:
+        return future.result(timeout=60)
+    except Exception as exc:
+        return exc
+
+
+def count(database: Database, column: Any) -> int:
+    with database.sessions() as session:
+        return int(session.scalar(select(func.count(column))) or 0)
+
+
+def ky(message_id: str, claims: int = 1) -> tuple[SourceSystem, bytes]:
+    return SourceSystem.KY, ky_samples.message(claims, message_id=message_id)
+
+
+def oir(message_id: str, fordring: str) -> tuple[SourceSystem, bytes]:
+    body = f"""<?xml version="1.0" encoding="UTF-8"?>
+<DebitorRegistrering xmlns="{NAMESPACE}">
+  <MeddelelseHoved><MeddelelseID>{message_id}</MeddelelseID>
+    <AfsendtTidspunkt>2026-03-02T08:00:00+01:00</AfsendtTidspunkt>
+    <AfsenderSystem>KY</AfsenderSystem><KommuneKode>101</KommuneKode></MeddelelseHoved>
+  <DebitorKonto><KontoID>KY-D-0048122</KontoID><CPRNummer>0703854412</CPRNummer>
+    <Navn>Mette Kristensen</Navn>{fordring}</DebitorKonto>
+</DebitorRegistrering>"""
+    return SourceSystem.OIR, body.encode()
+
+
+MAIN = """<Fordring><FordringID>KY-2025-000481</FordringID><Fordringstype>KTTIBAK</Fordringstype>
+  <Hovedstol>8450.00</Hovedstol><Beloeb>8450.00</Beloeb>
+  <Periode><FraDato>2025-03-01</FraDato><TilDato>2025-03-31</TilDato></Periode>
+  <Stiftelsesdato>2025-04-10</Stiftelsesdato><Forfaldsdato>2025-05-01</Forfaldsdato>
+  <SRBDato>2025-05-15</SRBDato><VarslingsDato>2025-05-26</VarslingsDato>
+  <Beskrivelse>Tilbagebetaling af kontanthjælp for marts 2025</Beskrivelse></Fordring>"""
+INTEREST = """<Fordring><FordringID>KY-2025-000481-R1</FordringID>
+  <HovedFordringID>KY-2025-000481</HovedFordringID><Fordringstype>REOPKOM</Fordringstype>
+  <Hovedstol>98.50</Hovedstol><Beloeb>98.50</Beloeb>
+  <Periode><FraDato>2025-05-16</FraDato><TilDato>2025-12-31</TilDato></Periode>
+  <Forfaldsdato>2026-01-01</Forfaldsdato><SRBDato>2026-01-15</SRBDato>
+  <VarslingsDato>2026-01-19</VarslingsDato>
+  <Beskrivelse>Morarenter 16.05.2025-31.12.2025</Beskrivelse></Fordring>"""
+
+
+def test_concurrent_messages_are_each_stored_once_with_their_own_answer(
+    database: Database, writer: IntakeWriter, catalogue: Catalogue
+) -> None:
+    messages = [ky(f"W-{i:03d}-ABC", claims=1 + i % 3) for i in range(40)]
+
+    results = [outcome_or_error(f) for f in submit_all(writer, catalogue, messages)]
+
+    assert all(isinstance(r, intake.Outcome) and r.status_code == 202 for r in results)
+    answers = [r for r in results if isinstance(r, intake.Outcome)]
+    assert [a.body["message_id"] for a in answers] == [f"W-{i:03d}-ABC" for i in range(40)]
+    assert [a.body["counts"]["accepted"] for a in answers] == [1 + i % 3 for i in range(40)]
+    assert count(database, SourceMessage.id) == 40
+    assert count(database, Claim.id) == sum(1 + i % 3 for i in range(40))
+
+
+def test_the_same_message_twice_at_once_is_stored_once_and_replayed(
+    database: Database, writer: IntakeWriter, catalogue: Catalogue
+) -> None:
+    message = ky("W-TWICE-ABC", claims=2)
+    other = (SourceSystem.KY, ky_samples.message(1, message_id="W-TWICE-ABC"))
+
+    first, again, changed = (
+        outcome_or_error(f) for f in submit_all(writer, catalogue, [message, message, other])
+    )
+
+    assert isinstance(first, intake.Outcome)
+    assert first.status_code == 202
+    assert isinstance(again, intake.Outcome)
+    assert again.replay
+    assert again.status_code == 200
+    assert again.body == first.body
+    assert isinstance(changed, Conflict)
+    assert count(database, SourceMessage.id) == 1
+    assert count(database, Claim.id) == 2
+
+
+def test_a_refused_message_does_not_affect_the_others_in_its_batch(
+    database: Database, writer: IntakeWriter, catalogue: Catalogue
+) -> None:
+    bad = ky_samples.message(1, message_id="W-BAD-ABC").replace(b'"amount": "', b'"amount": "9')
+
+    results = [
+        outcome_or_error(f)
+        for f in submit_all(
+            writer, catalogue, [ky("W-A-ABC"), (SourceSystem.KY, bad), ky("W-B-ABC")]
+        )
+    ]
+
+    assert isinstance(results[1], InvalidRequest)
+    assert [p.code for p in results[1].problems] == ["amount.exceeds_principal"]
+    assert isinstance(results[0], intake.Outcome)
+    assert isinstance(results[2], intake.Outcome)
+    with database.sessions() as session:
+        stored = set(session.scalars(select(SourceMessage.message_id)))
+    assert stored == {"W-A-ABC", "W-B-ABC"}
+
+
+def test_a_related_claim_sent_right_after_its_main_claim_finds_it(
+    database: Database, writer: IntakeWriter, catalogue: Catalogue
+) -> None:
+    main, related = (
+        outcome_or_error(f)
+        for f in submit_all(writer, catalogue, [oir("W-MAIN", MAIN), oir("W-INTEREST", INTEREST)])
+    )
+
+    assert isinstance(main, intake.Outcome)
+    assert isinstance(related, intake.Outcome)
+    assert related.body["counts"]["accepted"] == 1, related.body["claims"][0]["problems"]
+    main_id = main.body["claims"][0]["claim_id"]
+    with database.sessions() as session:
+        interest = session.scalars(
+            select(Claim).where(Claim.source_reference == "KY-2025-000481-R1")
+        ).one()
+    assert str(interest.main_claim_id) == main_id
+
+
+def test_a_batch_that_loses_a_race_is_stored_message_by_message(
+    database: Database, writer: IntakeWriter, catalogue: Catalogue
+) -> None:
+    """Another process stores one of the batch's messages between look-up and insert."""
+    raced, bystander = ky("W-RACED-ABC", claims=2), ky("W-BYSTANDER-ABC")
+    interfered = []
+
+    def store_it_first(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if interfered or not statement.lstrip().upper().startswith("INSERT INTO SOURCE_MESSAGE"):
+            return
+        interfered.append(True)
+        # A separate connection and transaction: "another process", committed first.
+        with database.sessions() as other, other.begin():
+            intake.receive(
+                other,
+                source=raced[0],
+                raw=raced[1],
+                media_type="application/json",
+                principal="another process",
+                catalogue=catalogue,
+                claimant_id=CLAIMANT,
+                now=NOW,
+                today=NOW.date(),
+            )
+
+    event.listen(database.engine, "before_cursor_execute", store_it_first)
+    try:
+        first, second = (
+            outcome_or_error(f) for f in submit_all(writer, catalogue, [raced, bystander])
+        )
+    finally:
+        event.remove(database.engine, "before_cursor_execute", store_it_first)
+
+    assert interfered
+    # The raced message is answered with the first answer (the other process's), as a replay.
+    assert isinstance(first, intake.Outcome)
+    assert first.replay
+    assert first.body["counts"]["claims"] == 2
+    assert isinstance(second, intake.Outcome)
+    assert second.status_code == 202
+    assert count(database, SourceMessage.id) == 2
+    assert count(database, Claim.id) == 3
+    with database.sessions() as session:
+        rows = session.execute(select(SourceMessage.message_id, SourceMessage.principal))
+        principals = {row.message_id: row.principal for row in rows}
+    assert principals == {"W-RACED-ABC": "another process", "W-BYSTANDER-ABC": "test"}
