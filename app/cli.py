@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 
@@ -12,6 +13,24 @@ from app.main import SIMULATOR_PATH
 from app.settings import get_settings
 
 log = logging.getLogger("kravbro")
+
+# Young-generation threshold for a serving process (CPython's default is 700). A request
+# allocates thousands of short-lived objects (parsed XML, pydantic models, rows); at 700 the
+# collector runs several times per request and, worse, keeps promoting them into the older
+# generations whose collections walk every object alive. Measured with
+# `scripts/dev.py bench intake`: p99 at 64 clients fell by about a third.
+_GC_THRESHOLD = (20_000, 50, 100)
+
+
+def _tune_gc() -> None:
+    """Set the collector up for serving: start-up objects frozen, fewer young collections.
+
+    Called once everything long-lived (settings, catalogue, routes, engine) exists: `freeze`
+    moves those objects out of the collector's sight, so no collection walks them again.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*_GC_THRESHOLD)
 
 
 def _serve(args: argparse.Namespace) -> None:
@@ -39,6 +58,7 @@ def _serve(args: argparse.Namespace) -> None:
 
         runtime = app.state.runtime
         demo.load(runtime.db, settings=settings, catalogue=runtime.catalogue, clock=runtime.clock)
+    _tune_gc()
     uvicorn.run(
         app,
         host=args.host,
@@ -74,6 +94,7 @@ def _worker(args: argparse.Namespace) -> None:
         client=psrm_client(settings, settings.psrm_url),
         name=args.name,
     )
+    _tune_gc()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
