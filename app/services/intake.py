@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from adapters import registry
 from adapters.base import MappingContext
+from app.db.bulk import BulkInsert
 from app.db.tables import Base, Claim, ClaimEvent, SourceMessage, Transfer
 from app.domain.admission import admit, related_type_problem
 from app.domain.catalogue import Catalogue
@@ -83,9 +84,10 @@ _EXISTING = select(
     _CLAIMS.c.source_reference.in_(bindparam("references", expanding=True)),
 )
 _INSERT_MESSAGE = insert(_MESSAGES)
-_INSERT_CLAIMS = insert(_CLAIMS)
-_INSERT_EVENTS = insert(Base.metadata.tables[ClaimEvent.__tablename__])
-_INSERT_TRANSFERS = insert(Base.metadata.tables[Transfer.__tablename__])
+# A message's claims, events and transfers go by the driver's bulk path (`app.db.bulk`).
+_INSERT_CLAIMS = BulkInsert(_CLAIMS)
+_INSERT_EVENTS = BulkInsert(Base.metadata.tables[ClaimEvent.__tablename__])
+_INSERT_TRANSFERS = BulkInsert(Base.metadata.tables[Transfer.__tablename__])
 # Look-ups go in chunks: SQLite allows 32,766 bound parameters per statement, and a long IN
 # list is slow to plan on either backend.
 _CHUNK = 500
@@ -716,16 +718,14 @@ class _Writes:
         if not self.messages:
             return
         connection.execute(_INSERT_MESSAGE, self.messages)
-        if self.claims:
-            connection.execute(_INSERT_CLAIMS, self.claims)
+        _INSERT_CLAIMS.execute(connection, self.claims)
         for item, row in self.corrections:
             connection.execute(
                 update(_CLAIMS)
                 .where(_CLAIMS.c.id == item.claim_id)
                 .values(**row, revision=_CLAIMS.c.revision + 1)
             )
-        if self.events:
-            connection.execute(_INSERT_EVENTS, self.events)
+        _INSERT_EVENTS.execute(connection, self.events)
         if self.transfer_rows:
             # A corrected claim may have had transfers before (withdrawn ones): continue its
             # sequence. A new claim starts at 0.
@@ -733,4 +733,4 @@ class _Writes:
             seqs = readiness.next_seq(session, corrected)
             for item, transfer in zip(self.transfers, self.transfer_rows, strict=True):
                 transfer["seq"] = seqs.get(item.claim_id, 0)
-            connection.execute(_INSERT_TRANSFERS, self.transfer_rows)
+            _INSERT_TRANSFERS.execute(connection, self.transfer_rows)

@@ -1,0 +1,153 @@
+"""The driver-level bulk insert stores exactly what an ordinary insert stores, on both backends."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.exc import IntegrityError
+
+from app.db.bulk import BulkInsert
+from app.db.session import Database
+from app.db.tables import Claim, ClaimEvent, SourceMessage
+
+NOW = dt.datetime(2026, 3, 2, 9, 0, 0, 123456, tzinfo=dt.UTC)
+COPENHAGEN = ZoneInfo("Europe/Copenhagen")
+CLAIMS = BulkInsert(Claim.__table__)  # type: ignore[arg-type]
+EVENTS = BulkInsert(ClaimEvent.__table__)  # type: ignore[arg-type]
+
+
+def _message(database: Database) -> uuid.UUID:
+    message_pk = uuid.uuid4()
+    with database.transaction() as session:
+        session.add(
+            SourceMessage(
+                id=message_pk,
+                source="ky",
+                message_id=f"M-{message_pk.hex[:8]}",
+                content_sha256="0" * 64,
+                media_type="application/json",
+                raw=b"{}",
+                size_bytes=2,
+                principal="test",
+                received_at=NOW,
+                claim_count=2,
+                accepted_count=2,
+                response={"status": "accepted"},
+            )
+        )
+    return message_pk
+
+
+def _claim_row(message_pk: uuid.UUID, reference: str, **changes: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "source": "ky",
+        "source_reference": reference,
+        "message_pk": message_pk,
+        "claim_index": 0,
+        "claimant_id": "1234",
+        "claimant_reference": "SAG-Æblegård/7",
+        "fordringstype": "KOMHUSL",
+        "business_area": "housing",
+        "category": "HF",
+        "main_claim_id": None,
+        "state": "held",
+        "principal": Decimal("12345678.90"),
+        "amount": Decimal("0.05"),
+        "data": {"amount": "0.05", "text": "Ærø Å", "nested": [1, None, {"k": True}]},
+        "problems": [],
+        "content_sha256": "a" * 64,
+        "revision": 1,
+        # Any time zone in; UTC stored, as the ORM does.
+        "received_at": NOW.astimezone(COPENHAGEN),
+        "updated_at": NOW,
+        "holds": ["area_not_onboarded"],
+        "next_check_date": dt.date(2026, 12, 31),
+        "limitation_date": None,
+        "fordrings_id": None,
+        "psrm_errors": None,
+    }
+    row.update(changes)
+    return row
+
+
+def _stored(database: Database, reference: str) -> dict[str, Any]:
+    """The row as the driver returns it (no type processing), without its own id and reference."""
+    with database.sessions() as session:
+        result = session.execute(
+            text("SELECT * FROM claim WHERE source_reference = :ref"), {"ref": reference}
+        )
+        stored = dict(result.mappings().one())
+    return {k: v for k, v in stored.items() if k not in ("id", "source_reference")}
+
+
+def test_bulk_rows_are_stored_exactly_as_an_ordinary_insert_stores_them(
+    database: Database,
+) -> None:
+    message_pk = _message(database)
+    with database.transaction() as session:
+        session.execute(insert(Claim.__table__), [_claim_row(message_pk, "ORDINARY")])
+    with database.transaction() as session:
+        CLAIMS.execute(session.connection(), [_claim_row(message_pk, "BULK")])
+
+    assert _stored(database, "BULK") == _stored(database, "ORDINARY")
+    with database.sessions() as session:
+        claim = session.scalars(select(Claim).where(Claim.source_reference == "BULK")).one()
+    assert claim.principal == Decimal("12345678.90")
+    assert claim.amount == Decimal("0.05")
+    assert claim.received_at == NOW
+    assert claim.received_at.tzinfo is not None
+    assert claim.data == {"amount": "0.05", "text": "Ærø Å", "nested": [1, None, {"k": True}]}
+    assert claim.holds == ["area_not_onboarded"]
+    assert claim.next_check_date == dt.date(2026, 12, 31)
+    assert claim.psrm_errors is None
+
+
+def test_many_rows_with_shared_values_each_keep_their_own(database: Database) -> None:
+    message_pk = _message(database)
+    rows = [
+        _claim_row(message_pk, f"R-{n:04d}", claim_index=n, amount=Decimal(n) / 100, data={"n": n})
+        for n in range(1, 1201)
+    ]
+    with database.transaction() as session:
+        CLAIMS.execute(session.connection(), rows)
+        EVENTS.execute(
+            session.connection(),
+            [
+                {"claim_id": r["id"], "at": NOW, "kind": "received", "actor": "t", "detail": {}}
+                for r in rows
+            ],
+        )
+    with database.sessions() as session:
+        stored = {c.source_reference: c for c in session.scalars(select(Claim))}
+        events = session.scalar(select(func.count(ClaimEvent.id)))
+    assert len(stored) == 1200
+    assert events == 1200
+    assert stored["R-0007"].amount == Decimal("0.07")
+    assert stored["R-1200"].data == {"n": 1200}
+    assert stored["R-1200"].claim_index == 1200
+    assert {c.received_at for c in stored.values()} == {NOW}
+
+
+def test_a_constraint_broken_by_one_row_is_an_integrity_error_and_stores_none(
+    database: Database,
+) -> None:
+    message_pk = _message(database)
+    rows = [_claim_row(message_pk, "SAME"), _claim_row(message_pk, "OTHER")]
+    rows.append(_claim_row(message_pk, "SAME"))
+    with pytest.raises(IntegrityError), database.transaction() as session:
+        CLAIMS.execute(session.connection(), rows)
+    with database.sessions() as session:
+        assert session.scalar(select(func.count(Claim.id))) == 0
+
+
+def test_no_rows_is_nothing_to_do(database: Database) -> None:
+    with database.transaction() as session:
+        CLAIMS.execute(session.connection(), [])
+        assert session.scalar(select(func.count(Claim.id))) == 0
