@@ -21,6 +21,9 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.type_api import _BindProcessorType
 
 _Processor = _BindProcessorType[Any] | None
+# On PostgreSQL, COPY pays for itself from this many rows; fewer go as an ordinary insert
+# (a COPY of one row costs about three times an INSERT of it).
+COPY_FROM = 32
 # The statement, the row keys in its parameter order, and each parameter's bind processor.
 _Plan = tuple[str, tuple[str, ...], list[_Processor]]
 
@@ -31,13 +34,17 @@ class BulkInsert:
     def __init__(self, table: Table) -> None:
         self.table = table
         self._plans: dict[tuple[str, tuple[str, ...]], _Plan] = {}
+        self._insert = insert(table)
 
     def execute(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """Insert the rows (all with the same keys) in the connection's transaction."""
         if not rows:
             return
-        keys = tuple(rows[0])
         dialect = connection.dialect
+        if dialect.name == "postgresql" and len(rows) < COPY_FROM:
+            connection.execute(self._insert, rows)
+            return
+        keys = tuple(rows[0])
         statement, order, processors = self._plan(dialect, keys)
         values = _converted(rows, order, processors)
         if dialect.name == "postgresql":

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
+from app.db import bulk
 from app.db.bulk import BulkInsert
 from app.db.session import Database
 from app.db.tables import Claim, ClaimEvent, SourceMessage
@@ -93,8 +94,10 @@ def test_bulk_rows_are_stored_exactly_as_an_ordinary_insert_stores_them(
     message_pk = _message(database)
     with database.transaction() as session:
         session.execute(insert(Claim.__table__), [_claim_row(message_pk, "ORDINARY")])
+    # Enough rows for COPY on PostgreSQL.
+    fillers = [_claim_row(message_pk, f"FILLER-{n}") for n in range(bulk.COPY_FROM)]
     with database.transaction() as session:
-        CLAIMS.execute(session.connection(), [_claim_row(message_pk, "BULK")])
+        CLAIMS.execute(session.connection(), [_claim_row(message_pk, "BULK"), *fillers])
 
     assert _stored(database, "BULK") == _stored(database, "ORDINARY")
     with database.sessions() as session:
@@ -139,8 +142,8 @@ def test_a_constraint_broken_by_one_row_is_an_integrity_error_and_stores_none(
     database: Database,
 ) -> None:
     message_pk = _message(database)
-    rows = [_claim_row(message_pk, "SAME"), _claim_row(message_pk, "OTHER")]
-    rows.append(_claim_row(message_pk, "SAME"))
+    rows = [_claim_row(message_pk, f"R-{n}") for n in range(bulk.COPY_FROM)]
+    rows.append(_claim_row(message_pk, "R-3"))
     with pytest.raises(IntegrityError), database.transaction() as session:
         CLAIMS.execute(session.connection(), rows)
     with database.sessions() as session:
