@@ -30,11 +30,20 @@ ASSESSABLE = frozenset({"accepted", HELD, QUEUED})
 
 
 @dataclass(frozen=True, slots=True)
+class ScopedPause:
+    """An active pause and what it covers: an area (or all), a type in it (or all)."""
+
+    area: str | None
+    fordringstype: str | None
+    pause: PauseVerdict
+
+
+@dataclass(frozen=True, slots=True)
 class Context:
     """On-boarding and active pauses for one claimant, read once per batch of claims."""
 
     onboarding: dict[tuple[str, str], OnboardingVerdict]
-    pauses: list[Pause]
+    pauses: list[ScopedPause]
 
     def onboarding_for(self, area: str, fordringstype: str) -> OnboardingVerdict:
         """Return the on-boarding in force for a type: its own, else its area's."""
@@ -47,30 +56,35 @@ class Context:
     def pauses_for(self, area: str, fordringstype: str) -> list[PauseVerdict]:
         """Return the active pauses that cover a type."""
         return [
-            PauseVerdict(id=str(p.id), holder=p.holder, reason=p.reason)
+            p.pause
             for p in self.pauses
             if (p.area is None or p.area == area)
             and (p.fordringstype is None or p.fordringstype == fordringstype)
         ]
 
 
-# Built once: this runs for every intake message, where building a statement costs more than
-# running it on SQLite.
+# Built once and run as Core on the session's connection: this runs for every batch of
+# intake messages, where building a statement, or ORM objects, costs more than the query.
 _ONBOARDED = select(
     Onboarding.area, Onboarding.fordringstype, Onboarding.state, Onboarding.from_date
 ).where(Onboarding.claimant_id == bindparam("claimant_id"))
-_ACTIVE_PAUSES = select(Pause).where(
-    Pause.claimant_id == bindparam("claimant_id"), Pause.lifted_at.is_(None)
-)
+_ACTIVE_PAUSES = select(
+    Pause.id, Pause.area, Pause.fordringstype, Pause.holder, Pause.reason
+).where(Pause.claimant_id == bindparam("claimant_id"), Pause.lifted_at.is_(None))
 
 
 def load_context(session: Session, *, claimant_id: str) -> Context:
     """Read the claimant's on-boarding and active pauses."""
+    connection = session.connection()
+    parameters = {"claimant_id": claimant_id}
     onboarding = {
         (row.area, row.fordringstype): OnboardingVerdict(OnboardingState(row.state), row.from_date)
-        for row in session.execute(_ONBOARDED, {"claimant_id": claimant_id})
+        for row in connection.execute(_ONBOARDED, parameters)
     }
-    pauses = list(session.scalars(_ACTIVE_PAUSES, {"claimant_id": claimant_id}))
+    pauses = [
+        ScopedPause(row.area, row.fordringstype, PauseVerdict(str(row.id), row.holder, row.reason))
+        for row in connection.execute(_ACTIVE_PAUSES, parameters)
+    ]
     return Context(onboarding=onboarding, pauses=pauses)
 
 
