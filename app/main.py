@@ -42,7 +42,11 @@ def create_app(
 ) -> FastAPI:
     """Build the application: database, catalogue, keys, routes and error handlers."""
     settings = settings or get_settings()
-    db = database or Database(settings.database_url, pool_size=settings.database_pool_size)
+    db = database or Database(
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        background_checkpoints=True,
+    )
     catalogue = catalogue_module.load(settings.contracts_dir / "psrm" / "catalogue.json")
     clock = clock or Clock()
     runtime = Runtime(
