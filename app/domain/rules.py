@@ -21,7 +21,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any, Literal
 
-from app.domain.catalogue import Catalogue, FordringType, RuleSpec
+from app.domain.catalogue import Catalogue, Consequence, FordringType, RuleSpec
 from app.domain.claim import DESCRIPTION_MAX, CanonicalClaim, ClaimCategory, Liability
 from app.domain.identifiers import contains_cpr_like
 
@@ -719,6 +719,25 @@ def _params(spec: RuleSpec) -> Mapping[str, Any]:
     return {**defaults, **spec.params} if spec.params else defaults
 
 
+# A type's rules as (id, consequence, check, merged parameters), worked out once per type:
+# evaluating 26 rules for each of 1,000 claims spent a fifth of its time finding them again.
+_Plan = tuple[tuple[str, Consequence, Check, Mapping[str, Any]], ...]
+# Keyed by the type object's id; the type is kept beside its plan, so that no other type can
+# take over the id while the entry exists.
+_PLANS: dict[int, tuple[FordringType, _Plan]] = {}
+
+
+def _plan(kind: FordringType) -> _Plan:
+    cached = _PLANS.get(id(kind))
+    if cached is not None and cached[0] is kind:
+        return cached[1]
+    plan = tuple((spec.id, spec.consequence, RULES[spec.id], _params(spec)) for spec in kind.rules)
+    if len(_PLANS) >= 4096:  # a catalogue has dozens of types; tests may make thousands
+        _PLANS.clear()
+    _PLANS[id(kind)] = (kind, plan)
+    return plan
+
+
 def evaluate(
     claim: CanonicalClaim, kind: FordringType, *, receipt_date: dt.date
 ) -> list[RuleResult]:
@@ -728,9 +747,11 @@ def evaluate(
         KeyError: the type names a rule the engine does not know (run `check_catalogue` first).
     """
     results: list[RuleResult] = []
-    for spec in kind.rules:
-        for field, message, values in RULES[spec.id](claim, kind, receipt_date, _params(spec)):
-            results.append(RuleResult(spec.id, spec.consequence, field, message, values))
+    for rule, consequence, check, params in _plan(kind):
+        breaches = check(claim, kind, receipt_date, params)
+        if breaches:
+            for field, message, values in breaches:
+                results.append(RuleResult(rule, consequence, field, message, values))
     return results
 
 
