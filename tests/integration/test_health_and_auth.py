@@ -49,6 +49,18 @@ class TestAuthentication:
         assert response.status_code == 403
         assert response.json()["error"]["code"] == "auth.forbidden"
 
+    def test_a_message_without_a_key_is_refused_before_its_body_is_read(
+        self, client: TestClient
+    ) -> None:
+        too_large = b"{" + b" " * (11 * 1024 * 1024) + b"}"  # above the 10 MB limit
+
+        response = client.post(
+            "/v1/intake/ky", content=too_large, headers={"Content-Type": "application/json"}
+        )
+
+        assert response.status_code == 401
+        assert response.headers["www-authenticate"] == "Bearer"
+
     def test_operations_may_not_post_claims(self, client: TestClient) -> None:
         response = client.post(
             "/v1/intake/ky",
@@ -81,3 +93,20 @@ class TestAuthentication:
         problem = response.json()["error"]["problems"][0]
         assert problem["source_path"] == "query/limit"
         assert "lots" not in response.text
+
+
+class TestApiDocument:
+    def test_the_intake_route_documents_its_key_and_every_format_it_takes(
+        self, client: TestClient
+    ) -> None:
+        operation = client.get("/openapi.json").json()["paths"]["/v1/intake/{source}"]["post"]
+
+        headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
+        assert "Authorization" in headers
+        assert set(operation["requestBody"]["content"]) == {
+            "application/json",
+            "application/xml",
+            "text/xml",
+            "application/soap+xml",
+        }
+        assert {"202", "401", "409", "413", "422"} <= set(operation["responses"])
