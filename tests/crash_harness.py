@@ -123,6 +123,14 @@ class Simulator:
         """POST /admin/reset: forget every delivery and claim."""
         self.http.post("/admin/reset").raise_for_status()
 
+    def held_submissions(self) -> set[str]:
+        """Delivery ids of submissions received whole whose answers the latency holds back."""
+        return {
+            held["delivery_id"]
+            for held in self.state()["held"]
+            if held["service"] == "FordringIndberet"
+        }
+
     def references(self) -> dict[str, dict[str, Any]]:
         """Every claim the simulator holds, by claimant reference."""
         return {c["claimant_reference"]: c for c in self.state(detail=True)["claim_list"]}

@@ -186,11 +186,13 @@ def kill_in_mid_delivery(
 ) -> tuple[uuid.UUID, set[str]]:
     """SIGKILL `victim` after PSRM took a delivery from it but before it recorded the fact.
 
-    Find a delivery the victim has leased and not yet recorded as sent, freeze the victim
-    (SIGSTOP) so it can record nothing more, let PostgreSQL finish any statement it had
-    already sent, and wait until the simulator shows the delivery's claims: PSRM has the
-    delivery, kravbro's database says it was never sent. Then kill. When the victim was frozen
-    before its request went out, or after it recorded the delivery, thaw it and try again.
+    Find a delivery the victim has leased and not yet recorded as sent, and wait until the
+    simulator holds its whole request (the injected latency holds the answer back): from then
+    on the victim is waiting for the answer. Freeze it (SIGSTOP) so it can record nothing
+    more, let PostgreSQL finish any statement it had already sent, and wait until the
+    simulator shows the delivery's claims: PSRM has the delivery, kravbro's database says it
+    was never sent. Then kill. When the request went by unseen, or the victim recorded the
+    delivery after all, thaw it and try its next delivery.
     """
     deadline = time.monotonic() + DEADLINE
     tried: list[uuid.UUID] = []
@@ -208,6 +210,12 @@ def kill_in_mid_delivery(
             time.sleep(0.01)  # polling for the victim to take a delivery
             continue
         tried.append(delivery.id)
+        # Well inside the 3 s lease, so no other worker takes the delivery over meanwhile.
+        until = time.monotonic() + 1.5
+        while time.monotonic() < until and delivery.delivery_id not in sim.held_submissions():
+            time.sleep(0.01)  # polling the simulator for the request
+        if delivery.delivery_id not in sim.held_submissions():
+            continue
         victim.signal(signal.SIGSTOP)
         wait_for(
             lambda: busy_statements(database, victim.name) == 0,
@@ -223,11 +231,9 @@ def kill_in_mid_delivery(
                     .where(Transfer.delivery_pk == delivery.id)
                 )
             }
-        # The request may be in flight (the simulator's latency holds it): wait for PSRM,
-        # well inside the 3 s lease, so no other worker takes the delivery over meanwhile.
         until = time.monotonic() + 1.5
         while time.monotonic() < until and not references <= set(sim.references()):
-            time.sleep(0.02)  # polling the simulator
+            time.sleep(0.02)  # polling the simulator for the delivery's claims
         with database.sessions() as session:
             row = session.get_one(Delivery, delivery.id)
             unrecorded = (row.state, row.worker, row.sent_at) == ("open", victim.name, None)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -199,6 +200,15 @@ class HearingDecision(BaseModel):
 # the app
 
 
+_DELIVERY_ID = re.compile(rb"<(?:[\w.-]+:)?MFLeveranceID>([^<]{1,64})</")
+
+
+def _delivery_id(body: bytes) -> str:
+    """The delivery id a request names (empty when it names none), without parsing it all."""
+    found = _DELIVERY_ID.search(body)
+    return found.group(1).decode("utf-8", "replace") if found else ""
+
+
 def create_app(config: SimulatorConfig | None = None) -> FastAPI:
     """Build the simulator's ASGI app; its `Simulator` is at `app.state.simulator`."""
     simulator = Simulator(config or SimulatorConfig())
@@ -209,15 +219,7 @@ def create_app(config: SimulatorConfig | None = None) -> FastAPI:
     )
     app.state.simulator = simulator
 
-    async def soap(request: Request, handler: Callable[[bytes], bytes]) -> Response:
-        latency = simulator.faults.latency_ms
-        if latency:
-            await simulator.config.sleep(latency / 1000)
-        fault = simulator.take_fault()
-        if fault == "unavailable":
-            return _fault("Server", "NyMF is down", status=503)
-        if fault == "drop_before":
-            return _DroppedConnection()
+    async def soap(request: Request, handler: Callable[[bytes], bytes], service: str) -> Response:
         length = request.headers.get("content-length")
         if (
             length is not None
@@ -225,7 +227,18 @@ def create_app(config: SimulatorConfig | None = None) -> FastAPI:
             and int(length) > simulator.config.max_body_bytes
         ):
             return _fault("Client", "Request validation messages: the request is too large", 413)
+        # A slow PSRM has the whole request before it answers: the body is read first, and
+        # the request is shown as held (`/admin/state`) while its answer waits.
         body = await request.body()
+        latency = simulator.faults.latency_ms
+        if latency:
+            with simulator.holding(service, _delivery_id(body)):
+                await simulator.config.sleep(latency / 1000)
+        fault = simulator.take_fault()
+        if fault == "unavailable":
+            return _fault("Server", "NyMF is down", status=503)
+        if fault == "drop_before":
+            return _DroppedConnection()
         try:
             answer = await run_in_threadpool(handler, body)
         except SimulatorFault as exc:
@@ -240,17 +253,17 @@ def create_app(config: SimulatorConfig | None = None) -> FastAPI:
     @app.post("/FordringIndberetService", tags=["soap"])
     async def fordring_indberet(request: Request) -> Response:
         """MFFordringIndberet: take a delivery of claim actions."""
-        return await soap(request, simulator.submit)
+        return await soap(request, simulator.submit, "FordringIndberet")
 
     @app.post("/KvitteringHentService", tags=["soap"])
     async def kvittering_hent(request: Request) -> Response:
         """MFKvitteringHent: the receipts of a delivery."""
-        return await soap(request, simulator.receipts)
+        return await soap(request, simulator.receipts, "KvitteringHent")
 
     @app.post("/UnderretSamlingHentService", tags=["soap"])
     async def underret_samling_hent(request: Request) -> Response:
         """MFUnderretSamlingHent: notifications by number range."""
-        return await soap(request, simulator.notifications)
+        return await soap(request, simulator.notifications, "UnderretSamlingHent")
 
     @app.get("/admin/state", tags=["admin"])
     def admin_state(

@@ -30,6 +30,7 @@ import sys
 import threading
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
@@ -300,6 +301,9 @@ class Simulator:
         self.clock = SimulatorClock(config.clock)
         self.faults = Faults()
         self.lock = threading.Lock()
+        # Requests received whole whose answers the latency fault is holding back, as
+        # (service, delivery id): what a worker has sent and not yet heard back about.
+        self._held: Counter[tuple[str, str]] = Counter()
         self._reset_state()
 
     def _reset_state(self) -> None:
@@ -317,6 +321,20 @@ class Simulator:
         """Forget every delivery, claim and notification (faults and clock stay)."""
         with self.lock:
             self._reset_state()
+
+    @contextmanager
+    def holding(self, service: str, delivery_id: str) -> Iterator[None]:
+        """Show a request as held (in `state()["held"]`) while the block runs."""
+        key = (service, delivery_id)
+        with self.lock:
+            self._held[key] += 1
+        try:
+            yield
+        finally:
+            with self.lock:
+                self._held[key] -= 1
+                if self._held[key] <= 0:
+                    del self._held[key]
 
     # -- time ------------------------------------------------------------------------------
 
@@ -1152,6 +1170,10 @@ class Simulator:
                 "notifications": len(self._ledger.notifications),
                 "unsettled_movements": len(self._ledger.unsettled),
                 "faults": self.faults.as_dict(),
+                "held": [
+                    {"service": service, "delivery_id": delivery_id}
+                    for service, delivery_id in sorted(self._held)
+                ],
             }
             if detail:
                 result["claim_list"] = claims

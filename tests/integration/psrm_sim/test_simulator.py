@@ -594,6 +594,28 @@ def test_latency_is_slept_through_the_injected_sleep(make_psrm: Callable[..., Ps
     assert slept == [1.5, 1.5]
 
 
+def test_a_request_held_by_latency_is_shown_as_held_until_answered(
+    make_psrm: Callable[..., Psrm],
+) -> None:
+    seen: list[list[dict[str, str]]] = []
+    psrm: Psrm
+
+    async def sleep(seconds: float) -> None:
+        # While PSRM holds the answer, its state lists the request it has received whole.
+        seen.append(psrm.simulator.state()["held"])
+
+    psrm = make_psrm(sleep=sleep)
+    psrm.http.post("/admin/faults", json={"latency_ms": 300})
+    psrm.submit([CreateClaim("A-1", claim())], delivery_id="L-HELD")
+    psrm.receipts("L-HELD")
+
+    assert seen == [
+        [{"service": "FordringIndberet", "delivery_id": "L-HELD"}],
+        [{"service": "KvitteringHent", "delivery_id": "L-HELD"}],
+    ]
+    assert psrm.state()["held"] == []
+
+
 def test_faults_are_validated(psrm: Psrm) -> None:
     assert psrm.http.post("/admin/faults", json={"drop_next": -1}).status_code == 422
     assert psrm.http.post("/admin/faults", json={"explode": True}).status_code == 422
