@@ -69,7 +69,7 @@ class BulkInsert:
                 f"COPY {dialect.identifier_preparer.format_table(self.table)} ({names}) FROM STDIN"
             )
         else:
-            compiled = insert(self.table).compile(dialect=dialect, column_keys=list(keys))
+            compiled = self._insert.compile(dialect=dialect, column_keys=list(keys))
             order = list(compiled.positiontup or ())
             if sorted(order) != sorted(keys):
                 raise RuntimeError(f"unexpected parameters for {self.table.name}: {order}")
