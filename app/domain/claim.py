@@ -64,9 +64,14 @@ CLAIMANT_REFERENCE_MAX = 36
 TYPE_CODE = re.compile(r"[A-ZÆØÅ0-9]{7}")
 _CLAIMANT_ID = re.compile(r"\d{4}")
 _REFERENCE = re.compile(r"[A-Za-z0-9ÆØÅæøå._:/\-]+")
+_CENT = Decimal("0.01")
+# What nearly every amount looks like: checked by one match instead of the steps below.
+_PLAIN_AMOUNT = re.compile(r"[0-9]{1,8}(?:\.[0-9]{1,2})?")
 
 
 def _money(value: Any) -> Decimal:
+    if type(value) is str and _PLAIN_AMOUNT.fullmatch(value):
+        return Decimal(value).quantize(_CENT)
     if isinstance(value, bool | float):
         raise PydanticCustomError(
             "amount.not_decimal", "amounts must be sent as decimal numbers, not floating point"
@@ -83,9 +88,9 @@ def _money(value: Any) -> Decimal:
     if amount > MAX_PRINCIPAL:
         raise PydanticCustomError("amount.too_large", "at most 8 integer digits")
     exponent = amount.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -2 and amount != amount.quantize(Decimal("0.01")):
+    if isinstance(exponent, int) and exponent < -2 and amount != amount.quantize(_CENT):
         raise PydanticCustomError("amount.too_many_decimals", "at most two decimals (øre)")
-    return amount.quantize(Decimal("0.01"))
+    return amount.quantize(_CENT)
 
 
 def _iso_date(value: Any) -> Any:

@@ -28,6 +28,7 @@ class IdentifierKind(StrEnum):
 
 _DIGITS = re.compile(r"\d+")
 _CPR_LIKE = re.compile(r"(?<!\d)(\d{6})-?(\d{4})(?!\d)")
+_SIX_DIGITS = re.compile(r"\d{6}")
 
 
 def normalise(value: str) -> str:
@@ -82,6 +83,9 @@ def mask(kind: IdentifierKind | str, value: str) -> str:
 
 def contains_cpr_like(text: str) -> bool:
     """Tell whether free text holds something shaped like a CPR number with a valid date."""
+    # Most texts hold no run of six digits: one quick scan settles them.
+    if _SIX_DIGITS.search(text) is None:
+        return False
     return any(cpr_birth_date(first + rest) is not None for first, rest in _CPR_LIKE.findall(text))
 
 
