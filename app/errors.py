@@ -13,12 +13,14 @@ Exception tree::
 
 Every error body has the same shape: ``{"error": {"code", "message", "problems": [...]}}``.
 Adapter errors (malformed or contract-breaking messages) are mapped here too. Nothing else is
-caught: a bug stays a 500 and is logged, never disguised as a 4xx.
+turned into a 4xx: a bug stays a 500, answered in the same shape with an incident id that is
+logged beside the traceback (CPR numbers masked by the log filter), never disguised.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -132,6 +134,24 @@ def register(app: FastAPI) -> None:
             for error in exc.errors()
         ]
         return _response(422, error_body("request.invalid", "the request is invalid", problems))
+
+    @app.exception_handler(Exception)
+    async def _internal_error(request: Request, exc: Exception) -> Any:
+        incident = uuid.uuid4().hex[:12]
+        log.error(
+            "internal error incident=%s %s %s",
+            incident,
+            request.method,
+            request.url.path,
+            exc_info=exc,
+        )
+        body = error_body(
+            "internal_error",
+            "an internal error occurred and the request was not carried out (nothing of it was "
+            "stored); send it again, and if it fails again, report the incident id",
+            incident=incident,
+        )
+        return _response(500, body)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Any:

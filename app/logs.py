@@ -15,7 +15,18 @@ class RedactCpr(logging.Filter):
         redacted = redact_cpr_like(message)
         if redacted != message:
             record.msg, record.args = redacted, None
+        # A traceback carries the exception's text: formatted here, masked, and kept, so the
+        # formatter writes this text instead of formatting the exception again.
+        if record.exc_info and not record.exc_text:
+            record.exc_text = _FORMATTER.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact_cpr_like(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact_cpr_like(record.stack_info)
         return True
+
+
+_FORMATTER = logging.Formatter()
 
 
 def configure(level: str = "INFO") -> None:

@@ -35,6 +35,7 @@ from app.db.tables import Base, Claim, ClaimEvent, SourceMessage, Transfer
 from app.domain.admission import admit, related_type_problem
 from app.domain.catalogue import Catalogue
 from app.domain.claim import CanonicalClaim, ClaimCandidate, ClaimCategory, SourceSystem
+from app.domain.identifiers import redact_cpr_like
 from app.domain.problems import Problem
 from app.encoding import dumps
 from app.errors import AppError, Conflict, InvalidRequest, UnsupportedMediaType
@@ -79,6 +80,8 @@ _EXISTING = select(
     _CLAIMS.c.content_sha256,
     _CLAIMS.c.category,
     _CLAIMS.c.fordringstype,
+    _CLAIMS.c.revision,
+    _CLAIMS.c.holds,
 ).where(
     _CLAIMS.c.source == bindparam("source"),
     _CLAIMS.c.source_reference.in_(bindparam("references", expanding=True)),
@@ -112,6 +115,8 @@ class _Stored:
     content_sha256: str
     category: str | None
     fordringstype: str | None
+    revision: int
+    holds: list[str] | None
 
 
 @dataclass(slots=True)
@@ -127,6 +132,13 @@ class _Item:
     corrects: _Stored | None = None
     main_claim_id: uuid.UUID | None = None
     main_at_psrm: bool = False
+    # The main claim in the same message, when there is one: its id is final only once
+    # repeats are resolved (a repeat or a correction takes the stored claim's id).
+    main_item: _Item | None = None
+    # A reference used by an earlier claim of the same message: this claim is refused and
+    # kept under a reference of its own, so the first claim keeps the sender's.
+    repeats_in_message: bool = False
+    revision: int = 1
     holds: list[str] = field(default_factory=list)
     next_check_date: dt.date | None = None
 
@@ -343,7 +355,7 @@ def _decide(
         InvalidRequest: no claim in the message could be taken.
     """
     items = prepared.items
-    _check_against_stored(items, existing)
+    _check_against_stored(items, existing, prepared.message_id)
     _link_related(items, existing, catalogue)
     for item in items:
         # Dumped once: the same JSON is hashed and stored.
@@ -358,7 +370,7 @@ def _decide(
         problems = [p for item in items for p in item.problems]
         # Nothing was stored, so no claim has an id or a state.
         unstored = [
-            {k: v for k, v in _result(item).items() if k not in ("claim_id", "state", "holds")}
+            {k: v for k, v in _result(item).items() if k not in _UNSTORED_KEYS}
             for item in items
         ]
         raise InvalidRequest(
@@ -433,6 +445,7 @@ def _check_within_message(items: Sequence[_Item]) -> None:
             continue
         if ref in seen:
             item.claim = None
+            item.repeats_in_message = True
             item.problems.append(
                 Problem(
                     code="claim.duplicate_in_message",
@@ -446,12 +459,14 @@ def _check_within_message(items: Sequence[_Item]) -> None:
             seen[ref] = item.candidate.index
 
 
-def _check_against_stored(items: Sequence[_Item], existing: dict[str, _Stored]) -> None:
+def _check_against_stored(
+    items: Sequence[_Item], existing: dict[str, _Stored], message_id: str
+) -> None:
     """Refuse the message when a claim reuses a stored claim's reference with other content."""
     conflicts = []
     for item in items:
         ref = item.candidate.source_reference
-        stored = existing.get(ref) if ref else None
+        stored = existing.get(ref) if ref and not item.repeats_in_message else None
         if stored is None or stored.state in CORRECTABLE:
             continue
         if item.claim is None or _content_hash(item) != stored.content_sha256:
@@ -472,6 +487,7 @@ def _check_against_stored(items: Sequence[_Item], existing: dict[str, _Stored]) 
             "the message reuses the reference of a stored claim with different content; "
             "nothing was stored",
             problems=conflicts,
+            extra={"message_id": message_id},
         )
 
 
@@ -479,7 +495,9 @@ def _link_related(
     items: Sequence[_Item], existing: dict[str, _Stored], catalogue: Catalogue
 ) -> None:
     in_message = {
-        item.candidate.source_reference: item for item in items if item.candidate.source_reference
+        item.candidate.source_reference: item
+        for item in items
+        if item.candidate.source_reference and not item.repeats_in_message
     }
     for item in items:
         claim = item.claim
@@ -506,7 +524,7 @@ def _link_related(
             else:
                 main_type = main_item.claim.fordringstype if main_item.claim else ""
                 problem = related_type_problem(claim, main_type, catalogue)
-                item.main_claim_id = main_item.claim_id
+                item.main_item = main_item
         elif (stored := existing.get(ref)) is not None and stored.state != ClaimState.INVALID:
             if stored.category != ClaimCategory.HF.value:
                 problem = Problem(
@@ -532,21 +550,31 @@ def _link_related(
             item.problems.append(problem.at(locate(item.candidate, problem.field)))
             item.claim = None
             item.main_claim_id = None
+            item.main_item = None
 
 
 def _resolve_repeats(items: Sequence[_Item], existing: dict[str, _Stored]) -> None:
     for item in items:
         ref = item.candidate.source_reference
-        stored = existing.get(ref) if ref else None
+        stored = existing.get(ref) if ref and not item.repeats_in_message else None
         if stored is None:
             continue
         if stored.content_sha256 == item.content_sha256:
             item.duplicate = True
             item.claim_id = stored.id
             item.state = stored.state
+            item.holds = list(stored.holds or [])
+            item.revision = stored.revision
         elif stored.state in CORRECTABLE:
             item.corrects = stored
             item.claim_id = stored.id
+            item.revision = stored.revision + 1
+    # A related claim on a main claim of the same message points at that claim's final id.
+    for item in items:
+        main = item.main_item
+        if main is not None:
+            item.main_claim_id = main.claim_id
+            item.main_at_psrm = main.duplicate and main.state == "at_psrm"
 
 
 def _assess(
@@ -571,16 +599,27 @@ def _assess(
             item.next_check_date = result.next_check_date
 
 
+# What a result says of a stored claim: left out when nothing of the message was stored.
+_UNSTORED_KEYS = frozenset({"claim_id", "state", "holds", "corrected", "revision"})
+
+
 def _result(item: _Item) -> dict[str, Any]:
     return {
         "index": item.candidate.index,
         "source_path": item.candidate.source_path,
-        "source_reference": item.candidate.source_reference,
+        # A reference holding a CPR number is refused; it is not echoed either.
+        "source_reference": (
+            redact_cpr_like(reference)
+            if (reference := item.candidate.source_reference)
+            else reference
+        ),
         "claim_id": str(item.claim_id),
         "result": "accepted" if item.accepted else "rejected",
         "state": item.state,
         "holds": item.holds,
         "duplicate": item.duplicate,
+        "corrected": item.corrects is not None,
+        "revision": item.revision,
         "problems": [p.as_dict() for p in item.problems],
     }
 
@@ -680,7 +719,10 @@ class _Writes:
                 row.update(
                     id=item.claim_id,
                     source=source,
-                    source_reference=(item.candidate.source_reference or f"#{uuid.uuid4()}")[:64],
+                    source_reference=(
+                        (None if item.repeats_in_message else item.candidate.source_reference)
+                        or f"#{uuid.uuid4()}"
+                    )[:64],
                     revision=1,
                     received_at=now,
                 )

@@ -1,0 +1,233 @@
+"""Claim references across a message and across messages: repeats, relations, corrections.
+
+Found by posting messages written from the published contracts (not the examples): each case
+here once answered 500, pointed a related claim at a claim that was never stored, or reported
+a repeat differently from the claim it repeats. Runs on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import uuid
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
+
+from adapters.oir import samples
+from app.db.session import Database
+from app.clock import Clock
+from app.db.tables import Base, Claim, SourceMessage
+from app.main import create_app
+from app.logs import RedactCpr
+from tests.builders import auth
+from tests.conftest import make_settings
+
+XML = {"Content-Type": "application/xml"}
+CPR = re.compile(r"(?<!\d)\d{10}(?!\d)|(?<!\d)\d{6}-\d{4}(?!\d)")
+
+
+def post_oir(client: TestClient, body: bytes) -> Any:
+    return client.post("/v1/intake/oir", content=body, headers={**auth("oir"), **XML})
+
+
+def claim(client: TestClient, claim_id: str) -> dict[str, Any]:
+    response = client.get(f"/v1/claims/{claim_id}", headers=auth("ops"))
+    assert response.status_code == 200
+    found: dict[str, Any] = response.json()
+    return found
+
+
+def main_claim_id(database: Database, claim_id: str) -> str | None:
+    """Return the stored main claim a related claim points at (the foreign key)."""
+    with database.transaction(write=False) as session:
+        row = session.get(Claim, uuid.UUID(claim_id))
+        assert row is not None
+        return str(row.main_claim_id) if row.main_claim_id else None
+
+
+def stored(client: TestClient) -> list[dict[str, Any]]:
+    response = client.get("/v1/claims", params={"limit": 500}, headers=auth("ops"))
+    assert response.status_code == 200
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+def same_reference_twice(body: bytes) -> bytes:
+    """Give the message's second Fordring the FordringID of its first."""
+    return body.replace(b"<FordringID>S-0000001<", b"<FordringID>S-0000000<")
+
+
+def with_interest(body: bytes, main: str, reference: str) -> bytes:
+    """Add a related Fordring (interest, REOPKOM) on the claim `main` to the last account."""
+    interest = (
+        f"<Fordring><FordringID>{reference}</FordringID><HovedFordringID>{main}</HovedFordringID>"
+        "<Fordringstype>REOPKOM</Fordringstype><Hovedstol>25.00</Hovedstol>"
+        "<Beloeb>25.00</Beloeb><Periode><FraDato>2025-01-25</FraDato>"
+        "<TilDato>2025-02-28</TilDato></Periode><Forfaldsdato>2025-03-01</Forfaldsdato>"
+        "<SRBDato>2025-03-15</SRBDato><VarslingsDato>2025-03-20</VarslingsDato>"
+        "<Beskrivelse>Morarenter</Beskrivelse></Fordring>"
+    ).encode()
+    head, tail = body.rsplit(b"</DebitorKonto>", 1)
+    return head + interest + b"</DebitorKonto>" + tail
+
+
+class TestTheSameReferenceTwiceInOneMessage:
+    @pytest.mark.parametrize("identical", [False, True], ids=["other content", "same content"])
+    def test_the_second_is_rejected_and_the_rest_is_stored(
+        self, client: TestClient, identical: bool
+    ) -> None:
+        body = same_reference_twice(samples.message(3, message_id="R-1"))
+        if identical:
+            # The same content under the same reference: still one claim sent twice.
+            body = body.replace(b"1037.00", b"1000.00").replace(b"1035.50", b"999.50")
+
+        response = post_oir(client, body)
+
+        assert response.status_code == 202
+        results = response.json()["claims"]
+        assert [r["result"] for r in results] == ["accepted", "rejected", "accepted"]
+        assert results[1]["problems"][0]["code"] == "claim.duplicate_in_message"
+        by_id = {c["id"]: c for c in stored(client)}
+        assert set(by_id) == {r["claim_id"] for r in results}
+        assert by_id[results[0]["claim_id"]]["source_reference"] == "S-0000000"
+        # The refused repeat is kept for the record, under a reference of its own.
+        assert by_id[results[1]["claim_id"]]["state"] == "invalid"
+
+    def test_a_sub_claim_reusing_its_main_claims_id_is_rejected(self, client: TestClient) -> None:
+        body = samples.message(1, message_id="R-2")
+        sub = (
+            b"<Delfordring><FordringID>S-0000000</FordringID><Fordringstype>REOPKOM"
+            b"</Fordringstype><Hovedstol>25.00</Hovedstol><Beloeb>25.00</Beloeb>"
+            b"<Forfaldsdato>2025-03-01</Forfaldsdato><SRBDato>2025-03-15</SRBDato>"
+            b"</Delfordring></Fordring>"
+        )
+        body = body.replace(b"</Fordring>", sub, 1)
+
+        response = post_oir(client, body)
+
+        assert response.status_code == 202
+        results = response.json()["claims"]
+        assert [r["result"] for r in results] == ["accepted", "rejected"]
+        assert results[1]["problems"][0]["code"] == "claim.duplicate_in_message"
+
+
+class TestRelatedClaimsOnARepeatedMainClaim:
+    def test_interest_sent_with_its_main_claim_again_points_at_the_stored_one(
+        self, client: TestClient, database: Database
+    ) -> None:
+        first = post_oir(client, samples.message(1, message_id="R-3")).json()
+        main_id = first["claims"][0]["claim_id"]
+        again = with_interest(samples.message(1, message_id="R-4"), "S-0000000", "S-0000000-R1")
+
+        response = post_oir(client, again)
+
+        assert response.status_code == 202
+        main, interest = response.json()["claims"]
+        assert main["duplicate"] is True
+        assert main["claim_id"] == main_id
+        assert interest["result"] == "accepted"
+        assert main_claim_id(database, interest["claim_id"]) == main_id
+
+    def test_interest_on_a_main_claim_corrected_in_the_same_message(
+        self, client: TestClient, database: Database
+    ) -> None:
+        first = post_oir(client, samples.message(1, message_id="R-5")).json()
+        main_id = first["claims"][0]["claim_id"]
+        corrected = samples.message(1, message_id="R-6").replace(b"999.50", b"900.00")
+
+        response = post_oir(client, with_interest(corrected, "S-0000000", "S-0000000-R1"))
+
+        assert response.status_code == 202
+        main, interest = response.json()["claims"]
+        assert main["claim_id"] == main_id
+        assert main["revision"] == 2
+        assert main_claim_id(database, interest["claim_id"]) == main_id
+
+
+class TestARepeatReportsTheClaimItRepeats:
+    def test_a_duplicate_carries_the_stored_claims_state_and_holds(
+        self, client: TestClient
+    ) -> None:
+        first = post_oir(client, samples.message(1, message_id="R-7")).json()["claims"][0]
+        assert first["state"] == "held" and first["holds"]
+
+        again = post_oir(client, samples.message(1, message_id="R-8")).json()["claims"][0]
+
+        assert again["duplicate"] is True
+        assert again["state"] == first["state"]
+        assert again["holds"] == first["holds"]
+
+    def test_a_correction_says_it_made_a_new_revision(self, client: TestClient) -> None:
+        first = post_oir(client, samples.message(1, message_id="R-9")).json()["claims"][0]
+        assert first["revision"] == 1 and first["corrected"] is False
+
+        changed = samples.message(1, message_id="R-10").replace(b"999.50", b"900.00")
+        result = post_oir(client, changed).json()["claims"][0]
+
+        assert result["claim_id"] == first["claim_id"]
+        assert result["corrected"] is True
+        assert result["revision"] == 2
+        assert claim(client, first["claim_id"])["claim"]["amount"] == "900.00"
+
+
+class TestAnUnexpectedFailure:
+    def test_is_a_json_500_and_its_log_holds_no_cpr_number(
+        self,
+        database: Database,
+        clock: Clock,
+        caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        from app.services import intake
+
+        def broken(*args: Any, **kwargs: Any) -> None:
+            raise RuntimeError("debtor 0101600000 could not be written")
+
+        monkeypatch.setattr(intake._Writes, "execute", broken)
+        caplog.set_level(logging.ERROR)
+
+        app = create_app(make_settings(database.url), database=database, clock=clock)
+        with TestClient(app, raise_server_exceptions=False) as client:
+            response = post_oir(client, samples.message(1, message_id="R-11"))
+            monkeypatch.undo()
+            assert stored(client) == []
+
+        assert response.status_code == 500
+        error = response.json()["error"]
+        assert error["code"] == "internal_error"
+        assert "0101600000" not in response.text
+        # What the service's log handler writes: each record through its CPR filter.
+        redact = RedactCpr()
+        records = [r for r in caplog.records if r.levelno >= logging.ERROR and redact.filter(r)]
+        logged = "\n".join(logging.Formatter().format(r) for r in records)
+        assert error["incident"] in logged
+        assert "RuntimeError" in logged
+        assert not CPR.search(logged)
+
+    def test_a_database_error_names_no_values(self, database: Database) -> None:
+        row = {
+            "id": uuid.uuid4(),
+            "source": "oir",
+            "message_id": "R-12",
+            "content_sha256": "0" * 64,
+            "media_type": "application/xml",
+            "raw": b"<Navn>Borger 0</Navn><CPRNummer>0101600000</CPRNummer>",
+            "size_bytes": 10,
+            "principal": "demo-oir",
+            "received_at": dt.datetime.now(dt.UTC),
+            "claim_count": 1,
+            "accepted_count": 1,
+            "response": {"debtor_name": "Borger 0"},
+        }
+        table = Base.metadata.tables[SourceMessage.__tablename__]
+
+        with pytest.raises(IntegrityError) as failure, database.transaction() as session:
+            session.execute(insert(table), [row, {**row, "id": uuid.uuid4()}])
+
+        assert "Borger" not in str(failure.value)
+        assert "0101600000" not in str(failure.value)
