@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import replace
 from typing import Any
 
-from app.domain.catalogue import Catalogue, derive_limitation_date
+from app.domain.catalogue import Catalogue, FordringType, derive_limitation_date
 from app.domain.claim import (
     TYPE_CODE,
     CanonicalClaim,
@@ -69,7 +69,7 @@ def complete(candidate: ClaimCandidate, catalogue: Catalogue) -> ClaimCandidate:
     liabilities = fields.get("liabilities")
     if isinstance(liabilities, list):
         completed = []
-        for item in liabilities:
+        for index, item in enumerate(liabilities):
             if isinstance(item, dict) and not item.get("limitation_date"):
                 derived = derive_limitation_date(
                     kind,
@@ -79,9 +79,28 @@ def complete(candidate: ClaimCandidate, catalogue: Catalogue) -> ClaimCandidate:
                 )
                 if derived is not None:
                     item = {**item, "limitation_date": derived.isoformat()}
+                elif fields.get(kind.regime.from_field) in (None, ""):
+                    # A date sent but unreadable is reported as itself; a date not sent at all
+                    # is what the sender must add.
+                    problems.append(_not_derivable(candidate, kind, index))
             completed.append(item)
         fields["liabilities"] = completed
     return replace(candidate, fields=fields, problems=tuple(problems))
+
+
+def _not_derivable(candidate: ClaimCandidate, kind: FordringType, index: int) -> Problem:
+    field = f"liabilities.{index}.limitation_date"
+    start = kind.regime.from_field
+    return Problem(
+        code="limitation_date.not_derivable",
+        field=field,
+        source_path=locate(candidate, field),
+        message=(
+            f"no limitation date (forældelsesdato): send it, or the {start} that type "
+            f"{kind.code} derives it from ({kind.regime.years} years after it), or a judgment "
+            "or settlement date"
+        ),
+    )
 
 
 def catalogue_problems(claim: CanonicalClaim, catalogue: Catalogue) -> list[Problem]:

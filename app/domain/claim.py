@@ -462,13 +462,12 @@ def validate(candidate: ClaimCandidate) -> tuple[CanonicalClaim | None, list[Pro
     except ValidationError as exc:
         claim = None
         found = [_problem_from_error(candidate, error) for error in exc.errors(include_url=False)]
-        if any(p.code == "fordringstype.unknown" for p in candidate.problems):
-            # Without a known type no limitation date can be derived: not the sender's fault.
-            found = [
-                p
-                for p in found
-                if not (p.code == "field.missing" and (p.field or "").endswith("limitation_date"))
-            ]
+        # A missing limitation date is derived at admission where it can be; where it cannot,
+        # the reason is reported (an unknown type, an unreadable or absent starting date), not
+        # a missing field the sender was told it may leave out.
+        derived_only = [p for p in found if _missing_limitation_date(p)]
+        if len(derived_only) < len(found) + len(candidate.problems):
+            found = [p for p in found if not _missing_limitation_date(p)]
         problems.extend(p for p in found if p.source_path not in taken)
         collected = cross_field_problems(candidate.fields)
     problems.extend(
@@ -479,6 +478,10 @@ def validate(candidate: ClaimCandidate) -> tuple[CanonicalClaim | None, list[Pro
     if problems:
         return None, _dedupe(problems)
     return claim, []
+
+
+def _missing_limitation_date(problem: Problem) -> bool:
+    return problem.code == "field.missing" and (problem.field or "").endswith(".limitation_date")
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:

@@ -370,8 +370,7 @@ def _decide(
         problems = [p for item in items for p in item.problems]
         # Nothing was stored, so no claim has an id or a state.
         unstored = [
-            {k: v for k, v in _result(item).items() if k not in _UNSTORED_KEYS}
-            for item in items
+            {k: v for k, v in _result(item).items() if k not in _UNSTORED_KEYS} for item in items
         ]
         raise InvalidRequest(
             "no claim in the message could be taken; nothing was stored",

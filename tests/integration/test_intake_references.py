@@ -19,11 +19,11 @@ from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
 from adapters.oir import samples
-from app.db.session import Database
 from app.clock import Clock
+from app.db.session import Database
 from app.db.tables import Base, Claim, SourceMessage
-from app.main import create_app
 from app.logs import RedactCpr
+from app.main import create_app
 from tests.builders import auth
 from tests.conftest import make_settings
 
@@ -154,7 +154,8 @@ class TestARepeatReportsTheClaimItRepeats:
         self, client: TestClient
     ) -> None:
         first = post_oir(client, samples.message(1, message_id="R-7")).json()["claims"][0]
-        assert first["state"] == "held" and first["holds"]
+        assert first["state"] == "held"
+        assert first["holds"]
 
         again = post_oir(client, samples.message(1, message_id="R-8")).json()["claims"][0]
 
@@ -164,7 +165,8 @@ class TestARepeatReportsTheClaimItRepeats:
 
     def test_a_correction_says_it_made_a_new_revision(self, client: TestClient) -> None:
         first = post_oir(client, samples.message(1, message_id="R-9")).json()["claims"][0]
-        assert first["revision"] == 1 and first["corrected"] is False
+        assert first["revision"] == 1
+        assert first["corrected"] is False
 
         changed = samples.message(1, message_id="R-10").replace(b"999.50", b"900.00")
         result = post_oir(client, changed).json()["claims"][0]
