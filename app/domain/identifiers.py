@@ -92,3 +92,19 @@ def contains_cpr_like(text: str) -> bool:
 def redact_cpr_like(text: str) -> str:
     """Replace every CPR-shaped number in `text` by its masked form."""
     return _CPR_LIKE.sub(lambda m: f"{m.group(1)}-****", text)
+
+
+def mask_cpr_like(text: str) -> str:
+    """Mask every CPR-shaped number in `text` whose first digits hold a valid date (`DDMMYY-****`).
+
+    Unlike `redact_cpr_like`, ten digits that hold no date (a reference, an amount) are kept.
+    """
+    # Most texts are shorter than a CPR number or hold no run of six digits.
+    if len(text) < 10 or _SIX_DIGITS.search(text) is None:
+        return text
+
+    def _masked(match: re.Match[str]) -> str:
+        first, rest = match.groups()
+        return f"{first}-****" if cpr_birth_date(first + rest) is not None else match.group(0)
+
+    return _CPR_LIKE.sub(_masked, text)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated, Any
 
@@ -23,21 +22,49 @@ def _own_source(principal: PrincipalDep, requested: str | None) -> str | None:
     return principal.source or "-"
 
 
-@router.get("")
+_RECEIVED_FROM = (
+    "Claims received at or after this. A date (YYYY-MM-DD) is that calendar day in "
+    "Europe/Copenhagen: from its start (00:00 Copenhagen time). A date-time must carry an "
+    "offset, such as Z or +01:00, and is inclusive; one without an offset is a 422."
+)
+_RECEIVED_TO = (
+    "Claims received before this. A date (YYYY-MM-DD) is that calendar day in "
+    "Europe/Copenhagen, included whole: up to the next day's 00:00 Copenhagen time. A date-time "
+    "must carry an offset, such as Z or +01:00, and is exclusive; one without an offset is a 422."
+)
+
+
+@router.get(
+    "",
+    responses={
+        422: {
+            "description": "an unknown business area, fordringstype or state, a date-time "
+            "without an offset, or a cursor this service did not give out"
+        }
+    },
+)
 def list_claims(
     principal: PrincipalDep,
+    runtime: RuntimeDep,
     session: SessionDep,
     source: str | None = None,
-    business_area: str | None = None,
-    fordringstype: str | None = None,
-    state: str | None = None,
-    received_from: dt.datetime | None = None,
-    received_to: dt.datetime | None = None,
+    business_area: Annotated[
+        str | None, Query(description="A business area in the loaded catalogue.")
+    ] = None,
+    fordringstype: Annotated[
+        str | None, Query(description="A fordringstype code in the loaded catalogue.")
+    ] = None,
+    state: Annotated[
+        str | None, Query(description=f"One of the claim states: {', '.join(claims.STATES)}.")
+    ] = None,
+    received_from: Annotated[str | None, Query(description=_RECEIVED_FROM)] = None,
+    received_to: Annotated[str | None, Query(description=_RECEIVED_TO)] = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     """List claims, newest first, filtered; follow `next_cursor` for the next page."""
-    where = claims.ClaimFilter(
+    where = claims.claim_filter(
+        catalogue=runtime.catalogue,
         source=_own_source(principal, source),
         business_area=business_area,
         fordringstype=fordringstype,

@@ -1,20 +1,53 @@
-"""The read side of claims: one claim, or a filtered page of them, with CPR numbers masked."""
+"""The read side of claims: one claim, or a filtered page of them, with CPR numbers masked.
+
+Nothing CPR-shaped leaves here unmasked: a rejected claim is stored as its sender sent it, so
+a CPR number may sit anywhere in it, as text or as a number.
+"""
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
+import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
+from app.clock import COPENHAGEN
 from app.db.tables import Claim, ClaimEvent, SourceMessage
-from app.domain.identifiers import IdentifierKind, mask
+from app.domain.catalogue import Catalogue
+from app.domain.identifiers import IdentifierKind, mask, mask_cpr_like
+from app.domain.problems import Problem
 from app.errors import InvalidRequest, NotFound
+from app.services import readiness
+from app.services.intake import ClaimState
+
+# Every state a stored claim can be in (the README's table). Intake's `accepted` is not one:
+# a valid claim is held or queued before it is stored.
+STATES = (
+    ClaimState.INVALID,
+    readiness.HELD,
+    readiness.QUEUED,
+    "sending",
+    "sent",
+    "at_psrm",
+    "hearing",
+    "rejected",
+    "withdrawn",
+    "dead_letter",
+    "recalled",
+)
+
+_KINDS = frozenset(kind.value for kind in IdentifierKind)
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+# Parsed as FastAPI parsed the parameter before dates were taken, so date-times keep their meaning.
+_INSTANT: TypeAdapter[dt.datetime] = TypeAdapter(dt.datetime)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,34 +63,67 @@ class ClaimFilter:
 
 
 def masked(data: dict[str, Any]) -> dict[str, Any]:
-    """Return claim data with every CPR number masked as `DDMMYY-****`."""
+    """Return claim data with every CPR number masked as `DDMMYY-****`.
+
+    A debtor identified by CPR (or by a kind the model does not know) has its identifier masked
+    whatever it looks like; anything else CPR-shaped, at any depth, as text or as a number, is
+    masked too.
+    """
     liabilities = data.get("liabilities")
-    if not isinstance(liabilities, list):
-        return data
-    out = []
-    for item in liabilities:
-        if isinstance(item, dict) and isinstance(item.get("debtor_id"), str):
-            kind = item.get("debtor_kind")
-            if kind not in {k.value for k in IdentifierKind} or kind == IdentifierKind.CPR:
-                item = {**item, "debtor_id": mask(IdentifierKind.CPR, item["debtor_id"])}
-        out.append(item)
-    return {**data, "liabilities": out}
+    if isinstance(liabilities, list):
+        data = {**data, "liabilities": [_debtor_masked(item) for item in liabilities]}
+    out: dict[str, Any] = _without_cpr(data)
+    return out
+
+
+def _debtor_masked(item: Any) -> Any:
+    if not isinstance(item, dict):
+        return item
+    kind, debtor_id = item.get("debtor_kind"), item.get("debtor_id")
+    if kind in _KINDS and kind != IdentifierKind.CPR:
+        return item
+    if isinstance(debtor_id, str):
+        return {**item, "debtor_id": mask(IdentifierKind.CPR, debtor_id)}
+    if isinstance(debtor_id, int) and not isinstance(debtor_id, bool) and debtor_id >= 0:
+        # Sent as a JSON number, a CPR number has lost its leading zero.
+        return {**item, "debtor_id": mask(IdentifierKind.CPR, str(debtor_id).zfill(10))}
+    return item
+
+
+def _without_cpr(value: Any) -> Any:
+    """Return a JSON value with every CPR-shaped number in it masked, at any depth."""
+    if isinstance(value, str):
+        return mask_cpr_like(value)
+    if isinstance(value, dict):
+        return {mask_cpr_like(str(key)): _without_cpr(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_cpr(item) for item in value]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        text = str(value)
+        shown = mask_cpr_like(text)
+        return value if shown == text else shown
+    return value
+
+
+def _text_without_cpr(text: str | None) -> str | None:
+    return mask_cpr_like(text) if text is not None else None
 
 
 def render(row: Claim, message_id: str | None = None) -> dict[str, Any]:
     """Render a stored claim for the API."""
+    # What a rejected claim's sender sent is stored as sent: the columns taken from it too.
     return {
         "id": str(row.id),
         "source": row.source,
-        "source_reference": row.source_reference,
-        "message_id": message_id,
+        "source_reference": _text_without_cpr(row.source_reference),
+        "message_id": _text_without_cpr(message_id),
         "state": row.state,
         "revision": row.revision,
-        "fordringstype": row.fordringstype,
-        "business_area": row.business_area,
+        "fordringstype": _text_without_cpr(row.fordringstype),
+        "business_area": _text_without_cpr(row.business_area),
         "received_at": row.received_at.isoformat(),
         "updated_at": row.updated_at.isoformat(),
-        "problems": row.problems,
+        "problems": _without_cpr(row.problems),
         "claim": masked(row.data),
     }
 
@@ -92,9 +158,100 @@ def events(session: Session, *, claim_id: uuid.UUID, source: str | None) -> list
         select(ClaimEvent).where(ClaimEvent.claim_id == claim_id).order_by(ClaimEvent.id)
     )
     return [
-        {"at": row.at.isoformat(), "kind": row.kind, "actor": row.actor, "detail": row.detail}
+        {
+            "at": row.at.isoformat(),
+            "kind": row.kind,
+            "actor": row.actor,
+            "detail": _without_cpr(row.detail),
+        }
         for row in rows
     ]
+
+
+def claim_filter(
+    *,
+    catalogue: Catalogue,
+    source: str | None = None,
+    business_area: str | None = None,
+    fordringstype: str | None = None,
+    state: str | None = None,
+    received_from: str | None = None,
+    received_to: str | None = None,
+) -> ClaimFilter:
+    """Build the claim list's filter from its query parameters.
+
+    `received_from` and `received_to` are each a date (a calendar day in Copenhagen: from its
+    start, or up to and including its end) or a date-time with an offset (from inclusive, to
+    exclusive).
+
+    Raises:
+        InvalidRequest: an area, type or state the service does not know, or a bound that is
+            neither a date nor a date-time with an offset; every such parameter is listed.
+    """
+    start, start_problem = _bound("received_from", received_from, whole_day=False)
+    end, end_problem = _bound("received_to", received_to, whole_day=True)
+    problems = [
+        problem
+        for problem in (
+            _unknown("business_area", business_area, sorted(catalogue.areas), "business areas"),
+            _unknown("fordringstype", fordringstype, sorted(catalogue.types), "fordringstyper"),
+            _unknown("state", state, STATES, "claim states"),
+            start_problem,
+            end_problem,
+        )
+        if problem is not None
+    ]
+    if problems:
+        raise InvalidRequest("the claim filter is invalid", problems=problems)
+    return ClaimFilter(
+        source=source,
+        business_area=business_area,
+        fordringstype=fordringstype,
+        state=state,
+        received_from=start,
+        received_to=end,
+    )
+
+
+def _unknown(name: str, value: str | None, known: Sequence[str], what: str) -> Problem | None:
+    if value is None or value in known:
+        return None
+    return Problem(
+        code="request.enum",
+        message=f"{name} {_text_without_cpr(value)!r} is unknown; known {what}: {', '.join(known)}",
+        source_path=f"query/{name}",
+    )
+
+
+def _bound(
+    name: str, text: str | None, *, whole_day: bool
+) -> tuple[dt.datetime | None, Problem | None]:
+    """Return a received bound as a UTC instant, or the problem with it."""
+    if text is None:
+        return None, None
+    try:
+        if _DAY.fullmatch(text):
+            day = dt.date.fromisoformat(text)
+            if whole_day:  # up to the next day's start, so the bound stays exclusive
+                day += dt.timedelta(days=1)
+            return dt.datetime.combine(day, dt.time(), tzinfo=COPENHAGEN).astimezone(dt.UTC), None
+        at = _INSTANT.validate_python(text)
+        if at.utcoffset() is None:
+            return None, Problem(
+                code="request.timezone_aware",
+                message=f"{name} is a date-time without an offset: give one, such as Z or "
+                "+01:00 (2026-12-04T14:34:00+01:00), or a date (YYYY-MM-DD) for a whole day "
+                "in Copenhagen",
+                source_path=f"query/{name}",
+            )
+        return at.astimezone(dt.UTC), None
+    except (ValueError, OverflowError, ValidationError):
+        return None, Problem(
+            code="request.datetime_parsing",
+            message=f"{name} must be a date (YYYY-MM-DD) or a date-time with an offset "
+            "(2026-12-04T14:34:00+01:00)",
+            source_path=f"query/{name}",
+        )
 
 
 def _encode_cursor(received_at: dt.datetime, claim_id: uuid.UUID) -> str:
