@@ -7,7 +7,9 @@ schema loaded from `contracts/`.
 
 from __future__ import annotations
 
+import codecs
 import re
+from collections.abc import Collection
 from functools import cache
 from pathlib import Path
 
@@ -26,25 +28,113 @@ def _parser() -> etree.XMLParser:
         no_network=True,
         dtd_validation=False,
         load_dtd=False,
-        huge_tree=False,
+        # libxml2's own caps (a text node or comment of 10,000,000 bytes) would refuse
+        # well-formed messages under the body limit; with DTDs refused, nothing can expand
+        # beyond the body, which the service has already capped (KRAVBRO_MAX_BODY_BYTES).
+        huge_tree=True,
         remove_comments=True,
         remove_pis=True,
     )
 
 
-def parse_document(raw: bytes) -> etree._Element:
+_UTF8_BOM = b"\xef\xbb\xbf"
+_DECLARED = re.compile(r"""^<\?xml[^>]*?\sencoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
+
+
+def _encoding_of(raw: bytes) -> tuple[str, str | None, bool]:
+    """Return the encoding the bytes are in, the one the prolog declares, and if a BOM says so.
+
+    Encodings are given by their Python codec name (`utf-8`, `iso8859-1`, `utf-16`).
+    """
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        by_bytes, bom = "utf-16", True
+    elif raw.startswith((b"<\x00?\x00", b"\x00<\x00?")):
+        by_bytes, bom = "utf-16", False
+    else:
+        by_bytes, bom = "utf-8", raw.startswith(_UTF8_BOM)
+    head = raw[:400]
+    if by_bytes == "utf-16":
+        text = head.decode("utf-16" if bom else _utf16_order(head), errors="replace")
+    else:
+        text = head[len(_UTF8_BOM) :].decode("latin-1") if bom else head.decode("latin-1")
+    match = _DECLARED.match(text.lstrip("\ufeff"))
+    declared = _codec(match.group(1)) if match else None
+    return (declared if declared and not bom and by_bytes == "utf-8" else by_bytes), declared, bom
+
+
+def _utf16_order(head: bytes) -> str:
+    return "utf-16-le" if head.startswith(b"<\x00") else "utf-16-be"
+
+
+_NAMES = {"utf-8": "UTF-8", "iso8859-1": "ISO-8859-1", "utf-16": "UTF-16", "ascii": "US-ASCII"}
+
+
+def _name(codec: str) -> str:
+    """An encoding's name as XML declarations write it."""
+    return _NAMES.get(codec, codec.upper())
+
+
+def _codec(name: str) -> str:
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return name.lower()
+
+
+def _head_text(raw: bytes, encoding: str) -> str:
+    """The first part of the message as text, for the checks made before parsing."""
+    if encoding.startswith("utf-16"):
+        head = raw[:8192]
+        order = "utf-16" if raw.startswith((b"\xff\xfe", b"\xfe\xff")) else _utf16_order(head)
+        return head.decode(order, errors="replace")
+    return raw[:4096].decode("latin-1")
+
+
+def parse_document(raw: bytes, *, encodings: Collection[str] | None = None) -> etree._Element:
     """Parse XML bytes safely and return the root element.
 
     The encoding comes from the XML prolog (UTF-8 when none is declared), so ISO-8859-1
-    exports are read as such.
+    exports are read as such. `encodings`, when given, are the only ones a contract allows
+    (Python codec names: `utf-8`, `iso8859-1`).
 
     Raises:
-        MessageParseError: empty, not well-formed, or with a DOCTYPE/entity declaration.
+        MessageParseError: empty, not well-formed, in an encoding the contract does not
+            allow or that contradicts its byte-order mark, or with a DOCTYPE/entity declaration.
     """
     if not raw.strip():
-        raise MessageParseError("the message is empty")
-    head = raw[:4096].lower()
-    if b"<!doctype" in head or b"<!entity" in raw.lower():
+        raise MessageParseError(
+            "the message is empty",
+            [Problem(code="xml.malformed", message="the message is empty")],
+        )
+    encoding, declared, bom = _encoding_of(raw)
+    if bom and declared is not None and not declared.startswith(encoding):
+        raise MessageParseError(
+            "the message's byte-order mark and its XML declaration disagree",
+            [
+                Problem(
+                    code="xml.malformed",
+                    message=(
+                        f"a {_name(encoding)} byte-order mark, but the XML declaration says "
+                        f"encoding {_name(declared)}"
+                    ),
+                    source_path="line 1",
+                )
+            ],
+        )
+    if encodings is not None and encoding not in encodings:
+        allowed = " or ".join(sorted(_name(e) for e in encodings))
+        raise MessageParseError(
+            "the message's encoding is not one the contract allows",
+            [
+                Problem(
+                    code="xml.encoding",
+                    message=f"encoding {_name(encoding)} is not allowed: send {allowed}",
+                    source_path="line 1",
+                )
+            ],
+        )
+    head = _head_text(raw, encoding).lower()
+    if "<!doctype" in head or b"<!entity" in raw.lower() or "<!entity" in head:
         raise MessageParseError(
             "XML with a DOCTYPE or entity declarations is refused",
             [Problem(code="xml.doctype_forbidden", message="DOCTYPE and ENTITY are not allowed")],

@@ -20,6 +20,8 @@ from app.domain.problems import Problem
 
 NAMESPACE = "urn:kombit:ksd:debitor:krav:1"
 MAX_CLAIMS = 10_000
+# The encodings of the contract (Python codec names); US-ASCII is a subset of both.
+ENCODINGS = frozenset({"utf-8", "iso8859-1", "ascii"})
 ROOT = "/Batch"
 
 _NS = "{" + NAMESPACE + "}"
@@ -122,7 +124,7 @@ def parse(raw: bytes) -> KsdBatch:
             a header that does not match the schema, no claims, too many claims, or a
             control count (AntalKrav) that differs from the number of Krav elements.
     """
-    root = parse_document(raw)
+    root = parse_document(raw, encodings=ENCODINGS)
     if root.tag != _BATCH:
         found = etree.QName(root)
         raise MessageContractError(

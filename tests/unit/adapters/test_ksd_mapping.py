@@ -602,3 +602,51 @@ def test_examples_hold_no_problem_with_a_cpr_number() -> None:
     for example in sorted(Path(EXAMPLES).glob("*.xml")):
         for problem in _every_problem(example.read_bytes()):
             assert not re.search(r"\d{10}", " ".join(map(str, problem.as_dict().values())))
+
+
+# --- encodings the contract does not allow ------------------------------------------------------
+
+
+def test_a_byte_order_mark_with_another_declared_encoding_is_refused() -> None:
+    raw = b"\xef\xbb\xbf" + batch(krav()).replace(b'encoding="UTF-8"', b'encoding="ISO-8859-1"')
+
+    error = refusal(raw)
+
+    assert isinstance(error, MessageParseError)
+    problem = error.problems[0]
+    assert problem.code == "xml.malformed"
+    assert "byte-order mark" in problem.message
+    assert "ISO-8859-1" in problem.message
+
+
+@pytest.mark.parametrize("encoding", ["windows-1252", "UTF-16"])
+def test_an_encoding_outside_the_contract_is_refused(encoding: str) -> None:
+    raw = batch(krav(), encoding=encoding)
+
+    error = refusal(raw)
+
+    assert isinstance(error, MessageParseError)
+    assert codes(error.problems) == ["xml.encoding"]
+    assert "ISO-8859-1" in error.problems[0].message
+
+
+@pytest.mark.parametrize("declared", ["ISO-8859-1", "latin1", "iso-8859-1"])
+def test_the_contracts_encodings_are_read_under_any_of_their_names(declared: str) -> None:
+    raw = batch(krav(), encoding="ISO-8859-1").replace(
+        b'encoding="ISO-8859-1"', f'encoding="{declared}"'.encode()
+    )
+
+    assert candidates(raw) == candidates(batch(krav()))
+
+
+def test_an_empty_file_says_so_in_its_problem() -> None:
+    error = refusal(b"  \n")
+
+    assert codes(error.problems) == ["xml.malformed"]
+    assert error.problems[0].message == "the message is empty"
+
+
+def test_a_comment_larger_than_libxml2s_own_cap_is_ignored_as_comments_are() -> None:
+    raw = batch(krav()).replace(b"<Hoved>", b"<!--" + b"x" * 10_200_000 + b"--><Hoved>", 1)
+
+    assert candidates(raw) == candidates(batch(krav()))

@@ -158,6 +158,13 @@ def test_latin1_message_is_read_in_its_declared_encoding() -> None:
 # ------------------------------------------------------------------ refusals
 
 
+_LAUGHS = (
+    '<?xml version="1.0" encoding="UTF-16"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
+    '<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>'
+    "<DebitorRegistrering>&lol2;</DebitorRegistrering>"
+)
+
+
 @pytest.mark.parametrize(
     ("raw", "code"),
     [
@@ -166,8 +173,20 @@ def test_latin1_message_is_read_in_its_declared_encoding() -> None:
         (b'<!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>', "xml.doctype_forbidden"),
         (b'<?xml version="1.0" encoding="UTF-8"?><a>\xff\xfe</a>', None),
         (b'<?xml version="1.0" encoding="NO-SUCH"?><a/>', None),
+        (_LAUGHS.encode("utf-16"), "xml.doctype_forbidden"),
+        (_LAUGHS.encode("utf-16-le"), "xml.doctype_forbidden"),
+        (_LAUGHS.encode("utf-16-be"), "xml.doctype_forbidden"),
     ],
-    ids=["empty", "not-well-formed", "entities", "bad-utf8", "unknown-encoding"],
+    ids=[
+        "empty",
+        "not-well-formed",
+        "entities",
+        "bad-utf8",
+        "unknown-encoding",
+        "utf-16-doctype",
+        "utf-16-le-doctype-no-bom",
+        "utf-16-be-doctype-no-bom",
+    ],
 )
 def test_unreadable_messages_are_parse_errors(raw: bytes, code: str | None) -> None:
     with pytest.raises(MessageParseError) as caught:
