@@ -17,6 +17,7 @@ from app.domain.claim import (
     CanonicalClaim,
     ClaimCandidate,
     ClaimCategory,
+    FordringArt,
     locate,
     validate,
 )
@@ -115,19 +116,40 @@ def catalogue_problems(claim: CanonicalClaim, catalogue: Catalogue) -> list[Prob
                 value=claim.fordringstype,
             )
         ]
+    return _type_problems(kind, claim.art, claim.category)
+
+
+def _raw_catalogue_problems(fields: dict[str, Any], catalogue: Catalogue) -> list[Problem]:
+    """The same checks on an invalid claim's fields, where type, art and category are readable.
+
+    A claim is rejected with every problem found in it, not only those of its first kind.
+    """
+    code = fields.get("fordringstype")
+    kind = catalogue.get(code) if isinstance(code, str) else None
+    if kind is None:  # an unknown or unreadable type is reported already
+        return []
+    try:
+        art = FordringArt(fields.get("art") or FordringArt.INDR)
+        category = ClaimCategory(fields.get("category") or ClaimCategory.HF)
+    except ValueError:  # reported by the model
+        return []
+    return _type_problems(kind, art, category)
+
+
+def _type_problems(kind: FordringType, art: FordringArt, category: ClaimCategory) -> list[Problem]:
     problems = []
-    if claim.art not in kind.arts:
+    if art not in kind.arts:
         allowed = ", ".join(art.value for art in kind.arts)
         problems.append(
             Problem(
                 code="art.not_allowed",
                 field="art",
                 rule="R_1_1",
-                message=f"fordringstype {kind.code} takes art {allowed}, not {claim.art.value}",
-                value=claim.art.value,
+                message=f"fordringstype {kind.code} takes art {allowed}, not {art.value}",
+                value=art.value,
             )
         )
-    if claim.category is not kind.category:
+    if category is not kind.category:
         problems.append(
             Problem(
                 code="category.mismatch",
@@ -136,9 +158,9 @@ def catalogue_problems(claim: CanonicalClaim, catalogue: Catalogue) -> list[Prob
                 message=(
                     f"fordringstype {kind.code} is a "
                     f"{'main' if kind.category is ClaimCategory.HF else 'related'} claim type "
-                    f"({kind.category.value}), but the claim is {claim.category.value}"
+                    f"({kind.category.value}), but the claim is {category.value}"
                 ),
-                value=claim.category.value,
+                value=category.value,
             )
         )
     return problems
@@ -169,6 +191,12 @@ def admit(
     completed = complete(candidate, catalogue)
     claim, problems = validate(completed)
     if claim is None:
-        return None, problems
+        seen = {(p.code, p.field) for p in problems}
+        more = [
+            p.at(locate(completed, p.field))
+            for p in _raw_catalogue_problems(completed.fields, catalogue)
+            if (p.code, p.field) not in seen
+        ]
+        return None, problems + more
     found = [p.at(locate(completed, p.field)) for p in catalogue_problems(claim, catalogue)]
     return (None, found) if found else (claim, [])

@@ -98,3 +98,18 @@ def test_an_unreadable_starting_date_is_reported_itself() -> None:
     _, problems = admit(candidate(**{regime.from_field: "2025-13-01"}), CATALOGUE)
 
     assert [(p.code, p.field) for p in problems] == [("date.invalid", regime.from_field)]
+
+
+def test_a_claim_rejected_for_its_amount_also_lists_its_type_problems() -> None:
+    # A related claim (UF) carrying a main-claim type, with an amount of three decimals.
+    related = candidate(category="UF", main_claim_reference="F-0", amount="100.005")
+
+    _, problems = admit(related, CATALOGUE)
+
+    assert {p.code for p in problems} == {"amount.too_many_decimals", "category.mismatch"}
+
+
+def test_type_problems_are_not_listed_twice() -> None:
+    _, problems = admit(candidate(category="UF", main_claim_reference="F-0"), CATALOGUE)
+
+    assert [p.code for p in problems] == ["category.mismatch"]
