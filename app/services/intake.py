@@ -536,6 +536,16 @@ def _link_related(
                 problem = related_type_problem(claim, stored.fordringstype or "", catalogue)
                 item.main_claim_id = stored.id
                 item.main_at_psrm = stored.state == "at_psrm"
+        elif stored is not None:
+            problem = Problem(
+                code="related.main_claim_rejected",
+                field="main_claim_reference",
+                message=(
+                    f"its main claim {ref} was received before but is invalid; "
+                    "send it corrected first (or with this claim)"
+                ),
+                value=ref,
+            )
         else:
             problem = Problem(
                 code="related.main_claim_unknown",

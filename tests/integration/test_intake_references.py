@@ -233,3 +233,17 @@ class TestAnUnexpectedFailure:
 
         assert "Borger" not in str(failure.value)
         assert "0101600000" not in str(failure.value)
+
+
+class TestInterestOnAnInvalidMainClaim:
+    def test_says_the_main_claim_is_invalid_not_unknown(self, client: TestClient) -> None:
+        bad = samples.message(2, message_id="R-13").replace(b"<Beloeb>999.50", b"<Beloeb>9999.50")
+        assert post_oir(client, bad).json()["claims"][0]["state"] == "invalid"
+        interest = with_interest(samples.message(1, message_id="R-14"), "S-0000000", "S-X-R1")
+        interest = interest.replace(b"<FordringID>S-0000000<", b"<FordringID>S-0000009<")
+
+        response = post_oir(client, interest)
+
+        problem = response.json()["claims"][1]["problems"][0]
+        assert problem["code"] == "related.main_claim_rejected"
+        assert "invalid" in problem["message"]
