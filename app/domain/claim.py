@@ -72,7 +72,11 @@ _PLAIN_AMOUNT = re.compile(r"[0-9]{1,8}(?:\.[0-9]{1,2})?")
 def _money(value: Any) -> Decimal:
     if type(value) is str and _PLAIN_AMOUNT.fullmatch(value):
         return Decimal(value).quantize(_CENT)
-    if isinstance(value, bool | float):
+    if isinstance(value, bool):
+        raise PydanticCustomError(
+            "amount.not_decimal", "amounts must be decimal numbers, not true or false"
+        )
+    if isinstance(value, float):
         raise PydanticCustomError(
             "amount.not_decimal", "amounts must be sent as decimal numbers, not floating point"
         )

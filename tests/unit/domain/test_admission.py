@@ -113,3 +113,11 @@ def test_type_problems_are_not_listed_twice() -> None:
     _, problems = admit(candidate(category="UF", main_claim_reference="F-0"), CATALOGUE)
 
     assert [p.code for p in problems] == ["category.mismatch"]
+
+
+def test_an_amount_sent_as_true_or_false_is_told_so() -> None:
+    _, problems = admit(candidate(principal=True), CATALOGUE)
+
+    (problem,) = [p for p in problems if p.field == "principal"]
+    assert problem.code == "amount.not_decimal"
+    assert "true or false" in problem.message
