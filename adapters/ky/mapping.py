@@ -1,10 +1,11 @@
 """Mapping KY claims to candidates for the canonical claim, one claim at a time.
 
 Each claim, and each of its interest claims, becomes one `ClaimCandidate`. What the canonical
-model checks itself (types, lengths, CPR dates, amounts, cross-field rules) is passed through as
-sent, so it is reported once and located by `field_paths`. What only the KY contract knows
-(required and unknown members, the benefit list, the strict date and amount formats, unique
-references) is checked here and put on the candidate. Nothing here raises for a bad claim.
+model checks itself (lengths, patterns, CPR dates, amounts, cross-field rules) is passed through
+as sent, so it is reported once and located by `field_paths`. What only the KY contract knows
+(required and unknown members, the JSON type of each member and empty strings, the benefit list,
+the strict date and amount formats, unique references) is checked here and put on the
+candidate. Nothing here raises for a bad claim.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 from adapters.base import MappingContext, not_personal
 from adapters.ky.benefits import Benefit, benefits
-from adapters.ky.message import KyMessage
+from adapters.ky.message import NUMBER_EXPECTED, STRING_EXPECTED, KyMessage, must_not_be_empty
 from app.domain.catalogue import Catalogue
 from app.domain.claim import ClaimCandidate
 from app.domain.identifiers import contains_cpr_like, redact_cpr_like
@@ -34,9 +35,11 @@ _CPR = re.compile(r"\d{6}-?\d{4}")
 _REFERENCE = re.compile(r"[A-Za-z0-9ÆØÅæøå._:/\-]+")
 _AMOUNT_TEXT = 'an amount sent as text must be digits with at most two decimals, e.g. "1234.50"'
 
-# How a member's value is taken: checked here (date, amount, text, bool), passed through as
-# sent for the canonical model to check (raw), or handled by its own function (special).
-DATE, AMOUNT, TEXT, BOOL, RAW, SPECIAL = "date", "amount", "text", "bool", "raw", "special"
+# How a member's value is taken. Its JSON type is checked here for all (a wrong type is
+# field.wrong_type, an empty string field.empty); then a date's and an amount's written form is
+# checked here too, while text and numbers go on as sent for the canonical model to check
+# (lengths, patterns, code lists). Special members are handled by their own function.
+DATE, AMOUNT, NUMBER, TEXT, BOOL, SPECIAL = "date", "amount", "number", "text", "bool", "special"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,16 +59,16 @@ CLAIM = _shape(
     {
         "reference": ("source_reference", SPECIAL),
         "benefit": ("fordringstype", SPECIAL),
-        "fordringstype": ("fordringstype", RAW),
+        "fordringstype": ("fordringstype", TEXT),
         "legalBasis": ("legal_basis", TEXT),
-        "art": ("art", RAW),
-        "claimantReference": ("claimant_reference", RAW),
+        "art": ("art", TEXT),
+        "claimantReference": ("claimant_reference", TEXT),
         "citizen": ("liabilities", SPECIAL),
         "coDebtors": ("liabilities", SPECIAL),
         "period": ("period_start_date", SPECIAL),
         "principal": ("principal", AMOUNT),
         "amount": ("amount", AMOUNT),
-        "currency": ("currency", RAW),
+        "currency": ("currency", TEXT),
         "decisionDate": ("decision_date", DATE),
         "foundingDate": ("founding_date", DATE),
         "dueDate": ("due_date", DATE),
@@ -93,13 +96,13 @@ CLAIM = _shape(
 INTEREST_CLAIM = _shape(
     {
         "reference": ("source_reference", SPECIAL),
-        "fordringstype": ("fordringstype", RAW),
+        "fordringstype": ("fordringstype", TEXT),
         "legalBasis": ("legal_basis", TEXT),
-        "claimantReference": ("claimant_reference", RAW),
+        "claimantReference": ("claimant_reference", TEXT),
         "period": ("period_start_date", SPECIAL),
         "principal": ("principal", AMOUNT),
         "amount": ("amount", AMOUNT),
-        "currency": ("currency", RAW),
+        "currency": ("currency", TEXT),
         "foundingDate": ("founding_date", DATE),
         "dueDate": ("due_date", DATE),
         "srbDate": ("srb_date", DATE),
@@ -125,7 +128,7 @@ PERIOD = _shape(
 )
 DOCUMENT = _shape({"reference": ("reference", TEXT), "title": ("title", TEXT)}, ("reference",))
 INTEREST_CHOICE = _shape(
-    {"rule": ("rule", RAW), "rateCode": ("rate_code", RAW), "extraRate": ("extra_rate", RAW)},
+    {"rule": ("rule", TEXT), "rateCode": ("rate_code", TEXT), "extraRate": ("extra_rate", NUMBER)},
     ("rule", "rateCode"),
 )
 _INHERITED_DEBTOR_FIELDS = ("debtor_kind", "debtor_id", "debtor_name", "in_estate")
@@ -207,42 +210,44 @@ def _take_members(
             continue
         name, how = spec
         where = f"{pointer}/{key}"
-        paths[prefix + name if prefix else name] = where
-        if how is DATE:
-            if type(value) is str and is_date(value):
-                target[name] = value  # the canonical model checks it is a real date
-            else:
-                draft.problem(
-                    "date.invalid",
-                    "must be a date written YYYY-MM-DD",
-                    where,
-                    prefix + name,
-                    value=value,
-                )
-        elif how is AMOUNT:
-            if isinstance(value, str) and not _AMOUNT.fullmatch(value):
-                draft.problem(
-                    "amount.invalid",
-                    _AMOUNT_TEXT,
-                    where,
-                    prefix + name,
-                    value=value,
-                )
-            target[name] = Decimal(value) if type(value) is int else value
-        elif how is TEXT:
-            if value == "":
-                draft.problem(
-                    "field.empty", "must not be empty; leave it out", where, prefix + name
-                )
-            else:
-                target[name] = value  # a wrong type or length is the canonical model's to report
-        elif how is BOOL:
-            if isinstance(value, bool):
+        located = prefix + name if prefix else name
+        paths[located] = where
+        if how is BOOL:
+            if type(value) is bool:
                 target[name] = value
             else:
-                draft.problem("field.wrong_type", "must be true or false", where, prefix + name)
+                draft.problem("field.wrong_type", "must be true or false", where, located)
+        elif type(value) is str:
+            if not value:
+                required = key in shape.required_set
+                message = must_not_be_empty(key, required=required)
+                draft.problem("field.empty", message, where, located)
+            elif how is DATE and not is_date(value):
+                message = "must be a date written YYYY-MM-DD"
+                draft.problem("date.invalid", message, where, located, value=value)
+            else:
+                if how is AMOUNT and not _AMOUNT.fullmatch(value):
+                    draft.problem("amount.invalid", _AMOUNT_TEXT, where, located, value=value)
+                # A date's calendar, a text's length and pattern: the canonical model checks.
+                target[name] = value
+        elif isinstance(value, Decimal) and (how is AMOUNT or how is NUMBER):
+            target[name] = value  # every JSON number is read as a Decimal
         else:
-            target[name] = value
+            expected = STRING_EXPECTED if how is TEXT or how is DATE else NUMBER_EXPECTED
+            draft.problem("field.wrong_type", expected, where, located)
+
+
+def _required_text_problem(
+    draft: _Draft, value: Any, pointer: str, name: str | None, key: str
+) -> bool:
+    """Report a required string member that is not a string or is empty; tell if one was."""
+    if type(value) is not str:
+        draft.problem("field.wrong_type", STRING_EXPECTED, pointer, name)
+        return True
+    if not value:
+        draft.problem("field.empty", must_not_be_empty(key, required=True), pointer, name)
+        return True
+    return False
 
 
 def _reference(draft: _Draft, value: Any, pointer: str, seen: set[str]) -> bool:
@@ -250,7 +255,9 @@ def _reference(draft: _Draft, value: Any, pointer: str, seen: set[str]) -> bool:
     if value is None:
         return False
     draft.fields["source_reference"] = value
-    if not isinstance(value, str) or len(value) > REFERENCE_MAX or not _REFERENCE.fullmatch(value):
+    if _required_text_problem(draft, value, pointer, "source_reference", "reference"):
+        return False
+    if len(value) > REFERENCE_MAX or not _REFERENCE.fullmatch(value):
         draft.problem(
             "reference.invalid",
             f"reference must be 1-{REFERENCE_MAX} characters of A-Z, Æ, Ø, Å, a-z, æ, ø, å, "
@@ -309,10 +316,10 @@ def _debtor(draft: _Draft, value: Any, pointer: str, index: int) -> Any:
     liability: dict[str, Any] = {"debtor_kind": "CPR"}
     cpr = value.get("cpr")
     if cpr is not None:
-        # Only the documented forms are normalised; anything else goes on as sent, to be reported.
-        liability["debtor_id"] = (
-            cpr.replace("-", "") if isinstance(cpr, str) and _CPR.fullmatch(cpr) else cpr
-        )
+        # Only the documented forms are normalised; anything else goes on as sent, for the
+        # interest claims that inherit this debtor to be rejected too.
+        text = not _required_text_problem(draft, cpr, f"{pointer}/cpr", prefix + "debtor_id", "cpr")
+        liability["debtor_id"] = cpr.replace("-", "") if text and _CPR.fullmatch(cpr) else cpr
     _take_members(draft, value, pointer, DEBTOR, liability, prefix)
     return liability
 
@@ -393,16 +400,18 @@ def _interest_choice(draft: _Draft, value: Any, pointer: str) -> None:
 def _classification(draft: _Draft, obj: Mapping[str, Any], table: Mapping[str, Benefit]) -> None:
     fields, paths, pointer = draft.fields, draft.paths, draft.pointer
     code = obj.get("benefit")
-    benefit = table.get(code) if isinstance(code, str) else None
-    if code is not None and benefit is None:
+    where = f"{pointer}/benefit"
+    if code is None or _required_text_problem(draft, code, where, None, "benefit"):
+        return
+    benefit = table.get(code)
+    if benefit is None:
         draft.problem(
             "benefit.unknown",
             "not a KY benefit code (see contracts/ky/benefits.json)",
-            f"{pointer}/benefit",
+            where,
             None,
-            value=code if isinstance(code, str) else None,
+            value=code,
         )
-    if benefit is None:
         return
     if "fordringstype" not in fields:
         if benefit.fordringstype is not None:

@@ -20,12 +20,22 @@ from app.domain.problems import Problem
 
 MEDIA_TYPE = "application/json"
 MAX_CLAIMS = 10_000
+# Arrays and objects may nest this deep. A valid message nests 6 levels (message, claims, claim,
+# interestClaims, interest claim, period); the limit stays far below where reading or storing
+# the JSON would run out of stack (Python's recursion limit, orjson's 255 levels).
+MAX_DEPTH = 32
+STRING_EXPECTED = "must be a string"
+NUMBER_EXPECTED = "must be a number or a string of digits"
 ENVELOPE_KEYS = frozenset({"messageId", "sentAt", "claimantId", "claims", "claim"})
 
 _MESSAGE_ID = re.compile(r"[A-Za-z0-9._:\-]{1,64}")
 _CLAIMANT_ID = re.compile(r"\d{4}")
 _DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})")
 _LONE_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+# Every byte but the quote and the brackets, to be deleted: what is left is the nesting.
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
+_STRING = re.compile(rb'"[^"]*"')
+_INNERMOST = re.compile(rb"\[\]|\{\}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +70,38 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+class _ConstantError(ValueError):
+    pass
+
+
 def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
+    raise _ConstantError(name)
+
+
+def must_not_be_empty(member: str, *, required: bool) -> str:
+    """Return what to tell a sender who sent `member` as an empty string."""
+    if required:
+        return f"{member} is required and must have a value"
+    return "must not be empty; leave it out"
+
+
+def _deeper_than(raw: bytes, limit: int) -> bool:
+    """Tell whether the arrays and objects of well-formed JSON nest deeper than `limit`.
+
+    Works on the bytes at C speed: escaped backslashes and quotes are dropped, then all but
+    quotes and brackets, then the strings (with any brackets in them); what is left are the
+    brackets of the structure, and each pass removes the innermost pairs.
+    """
+    if b"\\" in raw:
+        raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
+    skeleton = raw.translate(None, _NOT_STRUCTURE).replace(b'""', b"")
+    if b'"' in skeleton:  # a string holding a bracket
+        skeleton = _STRING.sub(b"", skeleton)
+    for _ in range(limit):
+        if not skeleton:
+            return False
+        skeleton = _INNERMOST.sub(b"", skeleton)
+    return bool(skeleton)
 
 
 def _has_lone_surrogate(value: Any) -> bool:
@@ -79,11 +119,12 @@ def _has_lone_surrogate(value: Any) -> bool:
 
 
 def load_json(raw: bytes) -> Any:
-    """Decode UTF-8 JSON bytes, numbers with a fraction or exponent as `Decimal`.
+    """Decode UTF-8 JSON bytes, every number as an exact `Decimal`, however many digits.
 
     Raises:
         MessageParseError: empty, not UTF-8, not well-formed JSON, a member name twice in one
-            object, NaN/Infinity, or an escaped lone surrogate (text that is not Unicode).
+            object, NaN/Infinity, nesting deeper than `MAX_DEPTH`, or an escaped lone
+            surrogate (text that is not Unicode).
     """
     try:
         text = raw.decode("utf-8-sig")  # a leading byte order mark is tolerated
@@ -100,6 +141,7 @@ def load_json(raw: bytes) -> Any:
         data = json.loads(
             text,
             parse_float=Decimal,
+            parse_int=Decimal,  # an int would refuse more than 4300 digits; a Decimal reads all
             parse_constant=_no_constant,
             object_pairs_hook=_unique_keys,
         )
@@ -125,11 +167,15 @@ def load_json(raw: bytes) -> Any:
                 )
             ],
         ) from exc
-    except (ValueError, RecursionError) as exc:  # NaN/Infinity, huge integers, deep nesting
+    except _ConstantError as exc:
         raise MessageParseError(
-            "the message is not JSON kravbro can read",
-            [Problem(code="json.malformed", message=redact_cpr_like(str(exc))[:200])],
+            "the message is not well-formed JSON",
+            [Problem(code="json.malformed", message=f"{exc} is not a JSON number")],
         ) from exc
+    except RecursionError as exc:  # far deeper than MAX_DEPTH
+        raise _too_deep() from exc
+    if _deeper_than(raw, MAX_DEPTH):
+        raise _too_deep()
     if _LONE_SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(data):
         raise MessageParseError(
             "the message holds text that is not Unicode",
@@ -138,8 +184,38 @@ def load_json(raw: bytes) -> Any:
     return data
 
 
+def _too_deep() -> MessageParseError:
+    return MessageParseError(
+        "the message nests too deep",
+        [
+            Problem(
+                code="json.too_deep",
+                message=f"arrays and objects nest deeper than {MAX_DEPTH} levels",
+            )
+        ],
+    )
+
+
 def _pointer_key(key: str) -> str:
     return redact_cpr_like(key).replace("~", "~0").replace("/", "~1")
+
+
+def _text_problem(member: str, value: Any, *, required: bool) -> Problem | None:
+    """Report an envelope member that is not a string with a value (missing, wrong, empty)."""
+    pointer = f"/{member}"
+    if value is None:
+        if not required:
+            return None
+        return Problem(code="field.missing", message=f"{member} is required", source_path=pointer)
+    if type(value) is not str:
+        return Problem(code="field.wrong_type", message=STRING_EXPECTED, source_path=pointer)
+    if not value:
+        return Problem(
+            code="field.empty",
+            message=must_not_be_empty(member, required=required),
+            source_path=pointer,
+        )
+    return None
 
 
 def _envelope_problems(data: dict[str, Any]) -> list[Problem]:
@@ -148,18 +224,16 @@ def _envelope_problems(data: dict[str, Any]) -> list[Problem]:
         for k in data
         if k not in ENVELOPE_KEYS
     ]
-    message_id = data.get("messageId")
-    if message_id is None:
-        problems.append(
-            Problem(code="field.missing", message="messageId is required", source_path="/messageId")
-        )
-    elif not isinstance(message_id, str) or not _MESSAGE_ID.fullmatch(message_id):
+    message_id: Any = data.get("messageId")
+    if found := _text_problem("messageId", message_id, required=True):
+        problems.append(found)
+    elif not _MESSAGE_ID.fullmatch(message_id):
         problems.append(
             Problem(
                 code="message_id.invalid",
                 message="messageId must be 1-64 characters of A-Z, a-z, 0-9 and . _ : -",
                 source_path="/messageId",
-                value=not_personal(message_id) if isinstance(message_id, str) else None,
+                value=not_personal(message_id),
             )
         )
     elif contains_cpr_like(message_id):
@@ -171,23 +245,25 @@ def _envelope_problems(data: dict[str, Any]) -> list[Problem]:
             )
         )
     sent_at = data.get("sentAt")
-    if sent_at is not None and _sent_at(sent_at) is None:
+    if found := _text_problem("sentAt", sent_at, required=False):
+        problems.append(found)
+    elif sent_at is not None and _sent_at(sent_at) is None:
         problems.append(
             Problem(
                 code="date_time.invalid",
                 message="sentAt must be an RFC 3339 date-time with an offset",
                 source_path="/sentAt",
-                value=not_personal(sent_at) if isinstance(sent_at, str) else None,
+                value=not_personal(sent_at),
             )
         )
     claimant_id = data.get("claimantId")
-    if claimant_id is not None and not (
-        isinstance(claimant_id, str) and _CLAIMANT_ID.fullmatch(claimant_id)
-    ):
+    if found := _text_problem("claimantId", claimant_id, required=False):
+        problems.append(found)
+    elif claimant_id is not None and not _CLAIMANT_ID.fullmatch(claimant_id):
         problems.append(
             Problem(
                 code="claimant_id.invalid",
-                message="claimantId must be a fordringshaver-ID of 4 digits, as text",
+                message="claimantId must be a fordringshaver-ID of 4 digits",
                 source_path="/claimantId",
                 value=not_personal(claimant_id),
             )

@@ -20,6 +20,7 @@ from jsonschema import Draft202012Validator
 from adapters.base import AdapterError, MappingContext
 from adapters.ky import ADAPTER
 from adapters.ky.benefits import benefits
+from adapters.ky.message import MAX_DEPTH
 from adapters.ky.samples import message as sample_message
 from app.domain import catalogue as catalogue_module
 from app.domain.admission import admit
@@ -80,6 +81,13 @@ def test_the_schema_lists_exactly_the_benefit_codes_kravbro_knows() -> None:
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
 
     assert schema["$defs"]["claim"]["properties"]["benefit"]["enum"] == list(benefits())
+
+
+def test_the_readme_states_the_nesting_limit_the_adapter_keeps() -> None:
+    readme = (CONTRACTS / "ky" / "README.md").read_text(encoding="utf-8")
+
+    assert f"at most **{MAX_DEPTH} levels**" in readme
+    assert f"deeper than {MAX_DEPTH} levels" in readme
 
 
 # --- agreement --------------------------------------------------------------------------------
@@ -160,6 +168,8 @@ BREACHES: dict[str, tuple[Change, bool]] = {
     # envelope: the message is refused
     "no messageId": (_drop("/messageId"), True),
     "messageId with space": (_set("/messageId", "KY 1"), True),
+    "messageId a number": (_set("/messageId", 20260302000017), True),
+    "messageId empty": (_set("/messageId", ""), True),
     "sentAt without offset": (_set("/sentAt", "2026-03-02T08:15:04"), True),
     "claimantId a number": (_set("/claimantId", 1234), True),
     "unknown envelope member": (_set("/source", "KY"), True),
@@ -175,6 +185,12 @@ BREACHES: dict[str, tuple[Change, bool]] = {
     "unknown benefit": (_set("/claims/1/benefit", "boligstoette"), False),
     "reference too long": (_set("/claims/1/reference", "R" * 34), False),
     "reference with space": (_set("/claims/1/reference", "TB 1"), False),
+    "reference a number": (_set("/claims/1/reference", 12345), False),
+    "benefit a number": (_set("/claims/1/benefit", 7), False),
+    "legalBasis a number": (_set("/claims/1/legalBasis", 91), False),
+    "date a number": (_set("/claims/1/dueDate", 20250901), False),
+    "description a number": (_set("/claims/1/description", 5), False),
+    "document reference empty": (_set("/claims/1/documents", [{"reference": ""}]), False),
     "fordringstype lower case": (_set("/claims/1/fordringstype", "kttibak"), False),
     "art unknown": (_set("/claims/1/art", "INKA"), False),
     "claimantReference too long": (_set("/claims/1/claimantReference", "K" * 37), False),
