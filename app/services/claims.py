@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from app.clock import COPENHAGEN
 from app.db.tables import Claim, ClaimEvent, SourceMessage
 from app.domain.catalogue import Catalogue
+from app.domain.claim import SourceSystem
 from app.domain.identifiers import IdentifierKind, mask, mask_cpr_like
 from app.domain.problems import Problem
 from app.errors import InvalidRequest, NotFound
@@ -193,6 +194,7 @@ def claim_filter(
     problems = [
         problem
         for problem in (
+            _unknown("source", source, [s.value for s in SourceSystem], "sources"),
             _unknown("business_area", business_area, sorted(catalogue.areas), "business areas"),
             _unknown("fordringstype", fordringstype, sorted(catalogue.types), "fordringstyper"),
             _unknown("state", state, STATES, "claim states"),

@@ -228,6 +228,7 @@ class TestUnknownFilterValues:
             ("state", "bogus", ["invalid", "held", "queued", "at_psrm", "recalled"]),
             ("business_area", "nope", ["socialret", "daginstitution", "parkering"]),
             ("fordringstype", "NOPE", ["KTTIBAK", "KTNEBOF"]),
+            ("source", "nope", ["ky", "ksd", "oir"]),
         ],
     )
     def test_an_unknown_value_is_422_listing_the_known_ones(
