@@ -46,24 +46,28 @@ def _encoding_of(raw: bytes) -> tuple[str, str | None, bool]:
 
     Encodings are given by their Python codec name (`utf-8`, `iso8859-1`, `utf-16`).
     """
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        by_bytes, bom = "utf-16", True
-    elif raw.startswith((b"<\x00?\x00", b"\x00<\x00?")):
-        by_bytes, bom = "utf-16", False
-    else:
-        by_bytes, bom = "utf-8", raw.startswith(_UTF8_BOM)
-    head = raw[:400]
-    if by_bytes == "utf-16":
-        text = head.decode("utf-16" if bom else _utf16_order(head), errors="replace")
-    else:
-        text = head[len(_UTF8_BOM) :].decode("latin-1") if bom else head.decode("latin-1")
-    match = _DECLARED.match(text.lstrip("\ufeff"))
+    utf16 = raw.startswith((b"\xff\xfe", b"\xfe\xff", b"<\x00?\x00", b"\x00<\x00?"))
+    by_bytes = "utf-16" if utf16 else "utf-8"
+    bom = raw.startswith((b"\xff\xfe", b"\xfe\xff", _UTF8_BOM))
+    match = _DECLARED.match(_head_text(raw, by_bytes, 400))
     declared = _codec(match.group(1)) if match else None
-    return (declared if declared and not bom and by_bytes == "utf-8" else by_bytes), declared, bom
+    return (declared if declared and not bom and not utf16 else by_bytes), declared, bom
 
 
-def _utf16_order(head: bytes) -> str:
-    return "utf-16-le" if head.startswith(b"<\x00") else "utf-16-be"
+def _head_text(raw: bytes, encoding: str, size: int) -> str:
+    """The first part of the message as text, for the checks made before parsing.
+
+    UTF-16 is decoded by its byte-order mark or, without one, by the order of `<?`; anything
+    else as Latin-1 after a UTF-8 byte-order mark, which reads every byte and keeps the ASCII
+    of a prolog or DOCTYPE as is.
+    """
+    head = raw[:size]
+    if not encoding.startswith("utf-16"):
+        return head.removeprefix(_UTF8_BOM).decode("latin-1")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return head.decode("utf-16", errors="replace")
+    order = "utf-16-le" if head.startswith(b"<\x00") else "utf-16-be"
+    return head.decode(order, errors="replace")
 
 
 _NAMES = {"utf-8": "UTF-8", "iso8859-1": "ISO-8859-1", "utf-16": "UTF-16", "ascii": "US-ASCII"}
@@ -79,15 +83,6 @@ def _codec(name: str) -> str:
         return codecs.lookup(name).name
     except LookupError:
         return name.lower()
-
-
-def _head_text(raw: bytes, encoding: str) -> str:
-    """The first part of the message as text, for the checks made before parsing."""
-    if encoding.startswith("utf-16"):
-        head = raw[:8192]
-        order = "utf-16" if raw.startswith((b"\xff\xfe", b"\xfe\xff")) else _utf16_order(head)
-        return head.decode(order, errors="replace")
-    return raw[:4096].decode("latin-1")
 
 
 def parse_document(raw: bytes, *, encodings: Collection[str] | None = None) -> etree._Element:
@@ -133,7 +128,7 @@ def parse_document(raw: bytes, *, encodings: Collection[str] | None = None) -> e
                 )
             ],
         )
-    head = _head_text(raw, encoding).lower()
+    head = _head_text(raw, encoding, 8192).lower()
     if "<!doctype" in head or b"<!entity" in raw.lower() or "<!entity" in head:
         raise MessageParseError(
             "XML with a DOCTYPE or entity declarations is refused",
