@@ -16,21 +16,33 @@ concurrent requests together (group commit).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy import (
+    ARRAY,
+    Column,
+    ColumnElement,
+    Connection,
+    String,
+    Table,
+    any_,
+    bindparam,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from adapters import registry
 from adapters.base import MappingContext
-from app.db.bulk import BulkInsert
+from app.db.bulk import BulkInsert, Query, fetch_all, pipeline
 from app.db.tables import Base, Claim, ClaimEvent, SourceMessage, Transfer
 from app.domain.admission import admit, related_type_problem
 from app.domain.catalogue import Catalogue
@@ -64,30 +76,45 @@ CORRECTABLE = frozenset({"invalid", "held", "rejected", "withdrawn"})
 # the session's Connection (Core), not through the ORM: intake needs rows, not objects.
 _MESSAGES: Table = Base.metadata.tables[SourceMessage.__tablename__]
 _CLAIMS: Table = Base.metadata.tables[Claim.__tablename__]
-_PREVIOUS = select(
-    _MESSAGES.c.message_id,
-    _MESSAGES.c.content_sha256,
-    _MESSAGES.c.response,
-    _MESSAGES.c.received_at,
-).where(
-    _MESSAGES.c.source == bindparam("source"),
-    _MESSAGES.c.message_id.in_(bindparam("message_ids", expanding=True)),
-)
-_EXISTING = select(
-    _CLAIMS.c.id,
-    _CLAIMS.c.source_reference,
-    _CLAIMS.c.state,
-    _CLAIMS.c.content_sha256,
-    _CLAIMS.c.category,
-    _CLAIMS.c.fordringstype,
-    _CLAIMS.c.revision,
-    _CLAIMS.c.holds,
-).where(
-    _CLAIMS.c.source == bindparam("source"),
-    _CLAIMS.c.source_reference.in_(bindparam("references", expanding=True)),
-)
-_INSERT_MESSAGE = insert(_MESSAGES)
-# A message's claims, events and transfers go by the driver's bulk path (`app.db.bulk`).
+
+
+def _in(column: Column[str], name: str) -> ColumnElement[bool]:
+    return column.in_(bindparam(name, expanding=True))
+
+
+def _any(column: Column[str], name: str) -> ColumnElement[bool]:
+    # PostgreSQL: one array parameter, so the look-ups can run in a pipeline (`fetch_all`).
+    return column == any_(bindparam(name, type_=ARRAY(String)))
+
+
+def _previous_query(match: _Match) -> Query:
+    return select(
+        _MESSAGES.c.message_id,
+        _MESSAGES.c.content_sha256,
+        _MESSAGES.c.response,
+        _MESSAGES.c.received_at,
+    ).where(_MESSAGES.c.source == bindparam("source"), match(_MESSAGES.c.message_id, "keys"))
+
+
+def _existing_query(match: _Match) -> Query:
+    return select(
+        _CLAIMS.c.id,
+        _CLAIMS.c.source_reference,
+        _CLAIMS.c.state,
+        _CLAIMS.c.content_sha256,
+        _CLAIMS.c.category,
+        _CLAIMS.c.fordringstype,
+        _CLAIMS.c.revision,
+        _CLAIMS.c.holds,
+    ).where(_CLAIMS.c.source == bindparam("source"), match(_CLAIMS.c.source_reference, "keys"))
+
+
+_Match = Callable[[Column[str], str], ColumnElement[bool]]
+# The look-ups of earlier messages and of stored claims, by dialect.
+_PREVIOUS = {"sqlite": _previous_query(_in), "postgresql": _previous_query(_any)}
+_EXISTING = {"sqlite": _existing_query(_in), "postgresql": _existing_query(_any)}
+# A message, its claims, events and transfers go by the driver's bulk path (`app.db.bulk`).
+_INSERT_MESSAGES = BulkInsert(_MESSAGES)
 _INSERT_CLAIMS = BulkInsert(_CLAIMS)
 _INSERT_EVENTS = BulkInsert(Base.metadata.tables[ClaimEvent.__tablename__])
 _INSERT_TRANSFERS = BulkInsert(Base.metadata.tables[Transfer.__tablename__])
@@ -289,9 +316,24 @@ def store(
     result (`Conflict`, `InvalidRequest`) and nothing of it is written; the others are.
     """
     connection = session.connection()
-    previous = _previous_messages(connection, batch)
-    existing = _existing_claims(connection, batch)
-    context: readiness.Context | None = None
+    # Everything intake reads, in one go (one round trip on PostgreSQL).
+    dialect = connection.dialect.name
+    previous_queries = _look_ups(_PREVIOUS[dialect], batch, lambda p: [p.message_id])
+    existing_queries = _look_ups(_EXISTING[dialect], batch, _references)
+    found = fetch_all(
+        connection,
+        [*previous_queries, *existing_queries, *readiness.context_queries(claimant_id)],
+    )
+    previous = {
+        (query[1]["source"], row.message_id): row
+        for query, rows in zip(previous_queries, found, strict=False)
+        for row in rows
+    }
+    existing: dict[str, dict[str, _Stored]] = {}
+    for query, rows in zip(existing_queries, found[len(previous_queries) :], strict=False):
+        stored = existing.setdefault(query[1]["source"], {})
+        stored.update({row.source_reference: _Stored(*row) for row in rows})
+    context = readiness.context_from(found[len(previous_queries) + len(existing_queries) :])
     writes = _Writes()
     results: list[Outcome | AppError] = []
     for prepared in batch:
@@ -306,10 +348,7 @@ def store(
         except (Conflict, InvalidRequest) as exc:
             results.append(exc)
             continue
-        if any(i.accepted and not i.duplicate for i in prepared.items) and context is None:
-            context = readiness.load_context(session, claimant_id=claimant_id)
-        if context is not None:
-            _assess(prepared.items, catalogue=catalogue, context=context, today=prepared.today)
+        _assess(prepared.items, catalogue=catalogue, context=context, today=prepared.today)
         body["claims"] = [_result(item) for item in prepared.items]
         writes.add(prepared, body)
         results.append(Outcome(status_code=202, body=body))
@@ -403,37 +442,27 @@ def _chunks(values: set[str]) -> list[list[str]]:
     return [ordered[start : start + _CHUNK] for start in range(0, len(ordered), _CHUNK)]
 
 
-def _previous_messages(
-    connection: Connection, batch: Sequence[Prepared]
-) -> dict[tuple[str, str], Any]:
-    found: dict[tuple[str, str], Any] = {}
-    for source, group in _by_source(batch).items():
-        for chunk in _chunks({p.message_id for p in group}):
-            rows = connection.execute(_PREVIOUS, {"source": source, "message_ids": chunk})
-            found.update({(source, row.message_id): row for row in rows})
-    return found
+def _references(prepared: Prepared) -> list[str]:
+    return [
+        ref
+        for item in prepared.items
+        for ref in (
+            item.candidate.source_reference,
+            item.claim.main_claim_reference if item.claim is not None else None,
+        )
+        if ref
+    ]
 
 
-def _existing_claims(
-    connection: Connection, batch: Sequence[Prepared]
-) -> dict[str, dict[str, _Stored]]:
-    found: dict[str, dict[str, _Stored]] = {}
-    for source, group in _by_source(batch).items():
-        refs = {
-            ref
-            for prepared in group
-            for item in prepared.items
-            for ref in (
-                item.candidate.source_reference,
-                item.claim.main_claim_reference if item.claim is not None else None,
-            )
-            if ref
-        }
-        stored = found.setdefault(source, {})
-        for chunk in _chunks(refs):
-            rows = connection.execute(_EXISTING, {"source": source, "references": chunk})
-            stored.update({row.source_reference: _Stored(*row) for row in rows})
-    return found
+def _look_ups(
+    query: Query, batch: Sequence[Prepared], keys: Callable[[Prepared], list[str]]
+) -> list[tuple[Query, dict[str, Any]]]:
+    """Return the look-ups of the batch's keys, per source and in chunks."""
+    return [
+        (query, {"source": source, "keys": chunk})
+        for source, group in _by_source(batch).items()
+        for chunk in _chunks({key for prepared in group for key in keys(prepared)})
+    ]
 
 
 def _check_within_message(items: Sequence[_Item]) -> None:
@@ -768,15 +797,6 @@ class _Writes:
         """Write everything gathered, in an order the foreign keys accept."""
         if not self.messages:
             return
-        connection.execute(_INSERT_MESSAGE, self.messages)
-        _INSERT_CLAIMS.execute(connection, self.claims)
-        for item, row in self.corrections:
-            connection.execute(
-                update(_CLAIMS)
-                .where(_CLAIMS.c.id == item.claim_id)
-                .values(**row, revision=_CLAIMS.c.revision + 1)
-            )
-        _INSERT_EVENTS.execute(connection, self.events)
         if self.transfer_rows:
             # A corrected claim may have had transfers before (withdrawn ones): continue its
             # sequence. A new claim starts at 0.
@@ -784,4 +804,22 @@ class _Writes:
             seqs = readiness.next_seq(session, corrected)
             for item, transfer in zip(self.transfers, self.transfer_rows, strict=True):
                 transfer["seq"] = seqs.get(item.claim_id, 0)
-            _INSERT_TRANSFERS.execute(connection, self.transfer_rows)
+        inserts = [
+            (_INSERT_MESSAGES, self.messages),
+            (_INSERT_CLAIMS, self.claims),
+            (_INSERT_EVENTS, self.events),
+            (_INSERT_TRANSFERS, self.transfer_rows),
+        ]
+        # Small writes go in one round trip on PostgreSQL; big ones by COPY, each on its own.
+        together = all(BulkInsert.pipelines(connection, len(rows)) for _, rows in inserts)
+        with pipeline(connection) if together else contextlib.nullcontext():
+            for table, rows in inserts:
+                table.execute(connection, rows)
+        # Corrected claims are rows that exist already: their events and transfers do not
+        # wait for the update.
+        for item, row in self.corrections:
+            connection.execute(
+                update(_CLAIMS)
+                .where(_CLAIMS.c.id == item.claim_id)
+                .values(**row, revision=_CLAIMS.c.revision + 1)
+            )

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from app.db.bulk import Query, fetch_all
 from app.db.tables import Claim, ClaimEvent, Onboarding, Pause, Transfer
 from app.domain.catalogue import Catalogue
 from app.domain.claim import CanonicalClaim
@@ -75,15 +76,25 @@ _ACTIVE_PAUSES = select(
 
 def load_context(session: Session, *, claimant_id: str) -> Context:
     """Read the claimant's on-boarding and active pauses."""
-    connection = session.connection()
+    return context_from(fetch_all(session.connection(), context_queries(claimant_id)))
+
+
+def context_queries(claimant_id: str) -> list[tuple[Query, dict[str, Any]]]:
+    """Return the look-ups a `Context` is made from, to run with others (`fetch_all`)."""
     parameters = {"claimant_id": claimant_id}
+    return [(_ONBOARDED, parameters), (_ACTIVE_PAUSES, parameters)]
+
+
+def context_from(rows: Sequence[Sequence[Any]]) -> Context:
+    """Make a `Context` of the rows of `context_queries`, in their order."""
+    onboarded, paused = rows
     onboarding = {
         (row.area, row.fordringstype): OnboardingVerdict(OnboardingState(row.state), row.from_date)
-        for row in connection.execute(_ONBOARDED, parameters)
+        for row in onboarded
     }
     pauses = [
         ScopedPause(row.area, row.fordringstype, PauseVerdict(str(row.id), row.holder, row.reason))
-        for row in connection.execute(_ACTIVE_PAUSES, parameters)
+        for row in paused
     ]
     return Context(onboarding=onboarding, pauses=pauses)
 

@@ -1,7 +1,13 @@
-"""The driver-level bulk insert stores exactly what an ordinary insert stores, on both backends."""
+"""The driver-level bulk paths store and read exactly what SQLAlchemy does, on both backends.
+
+Few rows go as an insert of the driver's own (on PostgreSQL pipelined with the other writes
+of a transaction), many by COPY on PostgreSQL; `fetch_all` runs several look-ups in one round
+trip there.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
 from decimal import Decimal
@@ -9,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import bindparam, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from app.db import bulk
@@ -88,16 +94,23 @@ def _stored(database: Database, reference: str) -> dict[str, Any]:
     return {k: v for k, v in stored.items() if k not in ("id", "source_reference")}
 
 
+# Rows besides the one compared: none (a plain insert, pipelined), or enough for COPY.
+FILLERS = pytest.mark.parametrize("fillers", [0, bulk.COPY_FROM], ids=["few", "copy"])
+
+
+@FILLERS
 def test_bulk_rows_are_stored_exactly_as_an_ordinary_insert_stores_them(
-    database: Database,
+    database: Database, fillers: int
 ) -> None:
     message_pk = _message(database)
     with database.transaction() as session:
         session.execute(insert(Claim.__table__), [_claim_row(message_pk, "ORDINARY")])
-    # Enough rows for COPY on PostgreSQL.
-    fillers = [_claim_row(message_pk, f"FILLER-{n}") for n in range(bulk.COPY_FROM)]
+    rows = [_claim_row(message_pk, f"FILLER-{n}") for n in range(fillers)]
     with database.transaction() as session:
-        CLAIMS.execute(session.connection(), [_claim_row(message_pk, "BULK"), *fillers])
+        connection = session.connection()
+        together = CLAIMS.pipelines(connection, 1 + fillers)
+        with bulk.pipeline(connection) if together else contextlib.nullcontext():
+            CLAIMS.execute(connection, [_claim_row(message_pk, "BULK"), *rows])
 
     assert _stored(database, "BULK") == _stored(database, "ORDINARY")
     with database.sessions() as session:
@@ -138,16 +151,70 @@ def test_many_rows_with_shared_values_each_keep_their_own(database: Database) ->
     assert {c.received_at for c in stored.values()} == {NOW}
 
 
+def _write_claims_then_events(
+    database: Database, rows: list[dict[str, Any]], events: list[dict[str, Any]]
+) -> None:
+    with database.transaction() as session:
+        connection = session.connection()
+        if CLAIMS.pipelines(connection, len(rows)):
+            # On PostgreSQL the error is found when the pipeline's answers come, after the
+            # events were sent too.
+            with bulk.pipeline(connection):
+                CLAIMS.execute(connection, rows)
+                EVENTS.execute(connection, events)
+        else:
+            CLAIMS.execute(connection, rows)
+            EVENTS.execute(connection, events)
+
+
+@FILLERS
 def test_a_constraint_broken_by_one_row_is_an_integrity_error_and_stores_none(
-    database: Database,
+    database: Database, fillers: int
 ) -> None:
     message_pk = _message(database)
-    rows = [_claim_row(message_pk, f"R-{n}") for n in range(bulk.COPY_FROM)]
-    rows.append(_claim_row(message_pk, "R-3"))
-    with pytest.raises(IntegrityError), database.transaction() as session:
-        CLAIMS.execute(session.connection(), rows)
+    rows = [_claim_row(message_pk, "R-0")]
+    rows += [_claim_row(message_pk, f"R-{n}") for n in range(1, fillers)]
+    rows.append(_claim_row(message_pk, "R-0"))
+    events = [{"claim_id": rows[0]["id"], "at": NOW, "kind": "k", "actor": "t", "detail": {}}]
+    with pytest.raises(IntegrityError):
+        _write_claims_then_events(database, rows, events)
     with database.sessions() as session:
         assert session.scalar(select(func.count(Claim.id))) == 0
+        assert session.scalar(select(func.count(ClaimEvent.id))) == 0
+
+
+def test_several_look_ups_come_back_as_sqlalchemy_returns_them(database: Database) -> None:
+    message_pk = _message(database)
+    with database.transaction() as session:
+        CLAIMS.execute(
+            session.connection(), [_claim_row(message_pk, "A"), _claim_row(message_pk, "B")]
+        )
+    table = Claim.__table__
+    by_source = select(table.c.source_reference, table.c.received_at, table.c.data).where(
+        table.c.source == bindparam("source")
+    )
+    by_reference = select(table.c.id, table.c.holds).where(
+        table.c.source_reference == bindparam("reference")
+    )
+    queries = [
+        (by_source, {"source": "ky"}),
+        (by_reference, {"reference": "B"}),
+        (by_source, {"source": "ksd"}),
+    ]
+    with database.transaction() as session:
+        found = bulk.fetch_all(session.connection(), queries)
+        expected = [list(session.execute(query, params)) for query, params in queries]
+
+    assert [[tuple(row) for row in rows] for rows in found] == [
+        [tuple(row) for row in rows] for rows in expected
+    ]
+    assert sorted(row.source_reference for row in found[0]) == ["A", "B"]
+    assert {row.received_at for row in found[0]} == {NOW}
+    assert found[0][0].received_at.tzinfo is not None
+    assert found[0][0].data == {"amount": "0.05", "text": "Ærø Å", "nested": [1, None, {"k": True}]}
+    assert found[1][0].holds == ["area_not_onboarded"]
+    assert isinstance(found[1][0].id, uuid.UUID)
+    assert found[2] == []
 
 
 def test_no_rows_is_nothing_to_do(database: Database) -> None:

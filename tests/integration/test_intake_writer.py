@@ -12,7 +12,7 @@ from concurrent.futures import Future
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from adapters.ky import samples as ky_samples
 from app.db.session import Database
@@ -183,37 +183,38 @@ def test_a_related_claim_sent_right_after_its_main_claim_finds_it(
 
 
 def test_a_batch_that_loses_a_race_is_stored_message_by_message(
-    database: Database, writer: IntakeWriter, catalogue: Catalogue
+    database: Database,
+    writer: IntakeWriter,
+    catalogue: Catalogue,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Another process stores one of the batch's messages between look-up and insert."""
     raced, bystander = ky("W-RACED-ABC", claims=2), ky("W-BYSTANDER-ABC")
     interfered = []
+    write = intake._Writes.execute
 
-    def store_it_first(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-        if interfered or not statement.lstrip().upper().startswith("INSERT INTO SOURCE_MESSAGE"):
-            return
-        interfered.append(True)
-        # A separate connection and transaction: "another process", committed first.
-        with database.sessions() as other, other.begin():
-            intake.receive(
-                other,
-                source=raced[0],
-                raw=raced[1],
-                media_type="application/json",
-                principal="another process",
-                catalogue=catalogue,
-                claimant_id=CLAIMANT,
-                now=NOW,
-                today=NOW.date(),
-            )
+    def store_it_first(writes: Any, session: Any, connection: Any) -> None:
+        # The batch has looked up what is stored and decided; now, before it writes, the
+        # raced message is stored by a separate connection and transaction ("another
+        # process"), committed first.
+        if not interfered:
+            interfered.append(True)
+            with database.sessions() as other, other.begin():
+                intake.receive(
+                    other,
+                    source=raced[0],
+                    raw=raced[1],
+                    media_type="application/json",
+                    principal="another process",
+                    catalogue=catalogue,
+                    claimant_id=CLAIMANT,
+                    now=NOW,
+                    today=NOW.date(),
+                )
+        write(writes, session, connection)
 
-    event.listen(database.engine, "before_cursor_execute", store_it_first)
-    try:
-        first, second = (
-            outcome_or_error(f) for f in submit_all(writer, catalogue, [raced, bystander])
-        )
-    finally:
-        event.remove(database.engine, "before_cursor_execute", store_it_first)
+    monkeypatch.setattr(intake._Writes, "execute", store_it_first)
+    first, second = (outcome_or_error(f) for f in submit_all(writer, catalogue, [raced, bystander]))
 
     assert interfered
     # The raced message is answered with the first answer (the other process's), as a replay.
