@@ -1,7 +1,7 @@
 """The database tables (SQLAlchemy 2, typed). One of kravbro's three model families.
 
 Works on SQLite (embedded default) and PostgreSQL. Money is NUMERIC(12, 2); times are
-timezone-aware UTC; JSON columns are JSONB on PostgreSQL.
+timezone-aware UTC; JSON columns are JSONB on PostgreSQL, but for a message's answer (plain JSON).
 """
 
 from __future__ import annotations
@@ -93,7 +93,10 @@ class SourceMessage(Base):
     received_at: Mapped[dt.datetime]
     claim_count: Mapped[int] = mapped_column(Integer)
     accepted_count: Mapped[int] = mapped_column(Integer)
-    response: Mapped[dict[str, Any]] = mapped_column(Json)
+    # The first answer, given back whole on a replay and never queried inside: plain JSON text
+    # on PostgreSQL too, which a big message's answer reaches faster than JSONB (see the
+    # migration that made it so).
+    response: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 class Claim(Base):

@@ -43,3 +43,48 @@ def test_the_tables_and_the_migrations_describe_the_same_schema(empty_url: str) 
     migrate.upgrade(empty_url)
 
     command.check(migrate.config(empty_url))  # raises when a model change has no migration
+
+
+def test_a_message_and_its_answer_are_stored_as_text_and_lz4_where_postgresql_has_it(
+    postgres_server: str,
+) -> None:
+    # A replayed answer is given back whole, never queried inside: JSON text, not JSONB; a
+    # big message's raw bytes and answer are compressed with lz4, not pglz (cheaper to write).
+    url = create_postgres_database(postgres_server)
+    try:
+        migrate.upgrade(url)
+        db = Database(url, pool_size=1)
+        with db.engine.connect() as connection:
+            kind = connection.exec_driver_sql(
+                "SELECT data_type FROM information_schema.columns "
+                "WHERE table_name = 'source_message' AND column_name = 'response'"
+            ).scalar_one()
+            has_lz4 = (
+                "lz4"
+                in connection.exec_driver_sql(
+                    "SELECT enumvals::text FROM pg_settings "
+                    "WHERE name = 'default_toast_compression'"
+                ).scalar_one()
+            )
+            compression = dict(
+                connection.exec_driver_sql(
+                    "SELECT attname, attcompression FROM pg_attribute "
+                    "WHERE attrelid = 'source_message'::regclass AND attname IN ('raw', 'response')"
+                ).all()
+            )
+        db.dispose()
+        assert kind == "json"
+        expected = "l" if has_lz4 else ""
+        assert compression == {"raw": expected, "response": expected}
+
+        migrate.downgrade(url, "5b0e1d7c2a91")
+        db = Database(url, pool_size=1)
+        with db.engine.connect() as connection:
+            kind = connection.exec_driver_sql(
+                "SELECT data_type FROM information_schema.columns "
+                "WHERE table_name = 'source_message' AND column_name = 'response'"
+            ).scalar_one()
+        db.dispose()
+        assert kind == "jsonb"
+    finally:
+        drop_postgres_database(postgres_server, url)
