@@ -26,8 +26,22 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, NamedTuple, TypeAlias, cast
 
-from sqlalchemy import JSON, Connection, Select, Table, Uuid, exc, insert
+from sqlalchemy import (
+    ARRAY,
+    JSON,
+    Boolean,
+    ColumnElement,
+    Connection,
+    Select,
+    Table,
+    Uuid,
+    bindparam,
+    exc,
+    insert,
+)
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.type_api import _BindProcessorType, _ResultProcessorType
 
 _Processor = _BindProcessorType[Any] | None
@@ -67,8 +81,20 @@ def pipeline(connection: Connection) -> Iterator[None]:
 class _Compiled(NamedTuple):
     query: Query  # kept, so that its id is not reused while it is a key here
     sql: str
+    # Each parameter's bind processor; in the statement's order for a positional paramstyle.
+    binds: dict[str, _Processor]
+    positional: tuple[str, ...] | None
     processors: list[_ResultProcessor]
     row: type[tuple[Any, ...]]
+
+    def parameters(self, values: Mapping[str, Any]) -> Mapping[str, Any] | tuple[Any, ...]:
+        converted = {
+            name: value if (process := self.binds.get(name)) is None else process(value)
+            for name, value in values.items()
+        }
+        if self.positional is None:
+            return converted
+        return tuple(converted[name] for name in self.positional)
 
 
 _COMPILED: dict[tuple[str, int], _Compiled] = {}
@@ -80,41 +106,92 @@ def fetch_all(
     """Run several SELECTs in the connection's transaction and return each one's rows.
 
     Rows have the selected columns as attributes, with SQLAlchemy's result processing (a
-    timestamp comes back timezone-aware UTC, JSON as Python values). On PostgreSQL the queries
-    go in one round trip; they must not expand lists into `IN (...)` there (use `= ANY`).
+    timestamp comes back timezone-aware UTC, JSON as Python values). The queries are compiled
+    once each and run by the driver: on PostgreSQL in one round trip, on SQLite without
+    SQLAlchemy's per-execution work, which costs more than SQLite's own look-up. So a query
+    must not expand a list into `IN (...)`: match a list parameter with `any_of`.
     """
-    if connection.dialect.name != "postgresql":
-        return [list(connection.execute(query, params)) for query, params in queries]
-    import psycopg
-
-    driver = connection.connection.driver_connection
     plans = [_compiled(connection.dialect, query) for query, _ in queries]
-    try:
-        with driver.pipeline():  # type: ignore[union-attr]
-            cursors = []
-            for plan, (_, params) in zip(plans, queries, strict=True):
-                cursor = driver.cursor()  # type: ignore[union-attr]
-                cursor.execute(plan.sql, params)
-                cursors.append(cursor)
+    driver = connection.connection.driver_connection
+    if connection.dialect.name != "postgresql":
         fetched = []
-        for cursor in cursors:
-            with cursor:
-                fetched.append(cursor.fetchall())
-    except psycopg.Error as error:
-        raise exc.DBAPIError.instance("(pipeline)", None, error, psycopg.Error) from error
+        for plan, (_, params) in zip(plans, queries, strict=True):
+            cursor = driver.cursor()  # type: ignore[union-attr]
+            try:
+                fetched.append(cursor.execute(plan.sql, plan.parameters(params)).fetchall())
+            finally:
+                cursor.close()
+    else:
+        import psycopg
+
+        try:
+            with driver.pipeline():  # type: ignore[union-attr]
+                cursors = []
+                for plan, (_, params) in zip(plans, queries, strict=True):
+                    cursor = driver.cursor()  # type: ignore[union-attr]
+                    cursor.execute(plan.sql, plan.parameters(params))
+                    cursors.append(cursor)
+            fetched = []
+            for cursor in cursors:
+                with cursor:
+                    fetched.append(cursor.fetchall())
+        except psycopg.Error as error:
+            raise exc.DBAPIError.instance("(pipeline)", None, error, psycopg.Error) from error
     return [
         [plan.row(*_processed(row, plan.processors)) for row in rows]
         for plan, rows in zip(plans, fetched, strict=True)
     ]
 
 
+def any_of(column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
+    """Match `column` against a list given as the one parameter `name`, on either backend.
+
+    PostgreSQL: `column = ANY(:name)`, an array. SQLite: `column IN (SELECT value FROM
+    json_each(:name))`, a JSON array; SQLite looks each value up in the column's index as for
+    an IN list. Unlike an expanded IN list, the statement is the same for any number of values,
+    so it is compiled once (`fetch_all`).
+    """
+    return _AnyOf(column, name)
+
+
+class _AnyOf(ColumnElement[bool]):
+    inherit_cache = False
+    type = Boolean()
+
+    def __init__(self, column: ColumnElement[Any], name: str) -> None:
+        self.column = column
+        self.name = name
+
+
+@compiles(_AnyOf, "postgresql")
+def _any_of_postgresql(element: _AnyOf, compiler: SQLCompiler, **kw: Any) -> str:
+    values = bindparam(element.name, type_=ARRAY(element.column.type))
+    return f"{compiler.process(element.column, **kw)} = ANY ({compiler.process(values, **kw)})"
+
+
+@compiles(_AnyOf)
+def _any_of_json(element: _AnyOf, compiler: SQLCompiler, **kw: Any) -> str:
+    values = bindparam(element.name, type_=JSON())
+    return (
+        f"{compiler.process(element.column, **kw)} IN "
+        f"(SELECT value FROM json_each({compiler.process(values, **kw)}))"
+    )
+
+
 def _compiled(dialect: Dialect, query: Query) -> _Compiled:
     found = _COMPILED.get((dialect.name, id(query)))
     if found is None:
         columns = list(query.selected_columns)
+        compiled = query.compile(dialect=dialect)
+        binds = {
+            name: bind.type._cached_bind_processor(dialect)
+            for bind, name in compiled.bind_names.items()
+        }
         found = _COMPILED[(dialect.name, id(query))] = _Compiled(
             query=query,
-            sql=query.compile(dialect=dialect).string,
+            sql=compiled.string,
+            binds=binds,
+            positional=tuple(compiled.positiontup) if compiled.positiontup is not None else None,
             processors=[column.type._cached_result_processor(dialect, None) for column in columns],
             row=collections.namedtuple("Row", [column.key for column in columns]),  # type: ignore[misc]
         )

@@ -27,13 +27,8 @@ from typing import Any
 
 import orjson
 from sqlalchemy import (
-    ARRAY,
-    Column,
-    ColumnElement,
     Connection,
-    String,
     Table,
-    any_,
     bindparam,
     select,
     update,
@@ -42,7 +37,7 @@ from sqlalchemy.orm import Session
 
 from adapters import registry
 from adapters.base import MappingContext
-from app.db.bulk import BulkInsert, Query, fetch_all, pipeline
+from app.db.bulk import BulkInsert, Query, any_of, fetch_all, pipeline
 from app.db.tables import Base, Claim, ClaimEvent, SourceMessage, Transfer
 from app.domain.admission import admit, related_type_problem
 from app.domain.catalogue import Catalogue
@@ -71,56 +66,31 @@ class ClaimState:
 CORRECTABLE = frozenset({"invalid", "held", "rejected", "withdrawn"})
 
 
-# Statements built once. SQLAlchemy caches their compiled form either way, but building a
-# statement and its cache key on every call costs more than running it on SQLite. They run on
-# the session's Connection (Core), not through the ORM: intake needs rows, not objects.
+# Statements built once: the look-ups are compiled once and run by the driver
+# (`bulk.fetch_all`: on PostgreSQL together in one round trip), the writes go by the driver's
+# bulk path (`bulk.BulkInsert`).
 _MESSAGES: Table = Base.metadata.tables[SourceMessage.__tablename__]
 _CLAIMS: Table = Base.metadata.tables[Claim.__tablename__]
-
-
-def _in(column: Column[str], name: str) -> ColumnElement[bool]:
-    return column.in_(bindparam(name, expanding=True))
-
-
-def _any(column: Column[str], name: str) -> ColumnElement[bool]:
-    # PostgreSQL: one array parameter, so the look-ups can run in a pipeline (`fetch_all`).
-    return column == any_(bindparam(name, type_=ARRAY(String)))
-
-
-def _previous_query(match: _Match) -> Query:
-    return select(
-        _MESSAGES.c.message_id,
-        _MESSAGES.c.content_sha256,
-        _MESSAGES.c.response,
-        _MESSAGES.c.received_at,
-    ).where(_MESSAGES.c.source == bindparam("source"), match(_MESSAGES.c.message_id, "keys"))
-
-
-def _existing_query(match: _Match) -> Query:
-    return select(
-        _CLAIMS.c.id,
-        _CLAIMS.c.source_reference,
-        _CLAIMS.c.state,
-        _CLAIMS.c.content_sha256,
-        _CLAIMS.c.category,
-        _CLAIMS.c.fordringstype,
-        _CLAIMS.c.revision,
-        _CLAIMS.c.holds,
-    ).where(_CLAIMS.c.source == bindparam("source"), match(_CLAIMS.c.source_reference, "keys"))
-
-
-_Match = Callable[[Column[str], str], ColumnElement[bool]]
-# The look-ups of earlier messages and of stored claims, by dialect.
-_PREVIOUS = {"sqlite": _previous_query(_in), "postgresql": _previous_query(_any)}
-_EXISTING = {"sqlite": _existing_query(_in), "postgresql": _existing_query(_any)}
-# A message, its claims, events and transfers go by the driver's bulk path (`app.db.bulk`).
+_PREVIOUS = select(
+    _MESSAGES.c.message_id,
+    _MESSAGES.c.content_sha256,
+    _MESSAGES.c.response,
+    _MESSAGES.c.received_at,
+).where(_MESSAGES.c.source == bindparam("source"), any_of(_MESSAGES.c.message_id, "keys"))
+_EXISTING = select(
+    _CLAIMS.c.id,
+    _CLAIMS.c.source_reference,
+    _CLAIMS.c.state,
+    _CLAIMS.c.content_sha256,
+    _CLAIMS.c.category,
+    _CLAIMS.c.fordringstype,
+    _CLAIMS.c.revision,
+    _CLAIMS.c.holds,
+).where(_CLAIMS.c.source == bindparam("source"), any_of(_CLAIMS.c.source_reference, "keys"))
 _INSERT_MESSAGES = BulkInsert(_MESSAGES)
 _INSERT_CLAIMS = BulkInsert(_CLAIMS)
 _INSERT_EVENTS = BulkInsert(Base.metadata.tables[ClaimEvent.__tablename__])
 _INSERT_TRANSFERS = BulkInsert(Base.metadata.tables[Transfer.__tablename__])
-# Look-ups go in chunks: SQLite allows 32,766 bound parameters per statement, and a long IN
-# list is slow to plan on either backend.
-_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,9 +287,8 @@ def store(
     """
     connection = session.connection()
     # Everything intake reads, in one go (one round trip on PostgreSQL).
-    dialect = connection.dialect.name
-    previous_queries = _look_ups(_PREVIOUS[dialect], batch, lambda p: [p.message_id])
-    existing_queries = _look_ups(_EXISTING[dialect], batch, _references)
+    previous_queries = _look_ups(_PREVIOUS, batch, lambda p: [p.message_id])
+    existing_queries = _look_ups(_EXISTING, batch, _references)
     found = fetch_all(
         connection,
         [*previous_queries, *existing_queries, *readiness.context_queries(claimant_id)],
@@ -437,11 +406,6 @@ def _by_source(batch: Sequence[Prepared]) -> dict[str, list[Prepared]]:
     return grouped
 
 
-def _chunks(values: set[str]) -> list[list[str]]:
-    ordered = sorted(values)
-    return [ordered[start : start + _CHUNK] for start in range(0, len(ordered), _CHUNK)]
-
-
 def _references(prepared: Prepared) -> list[str]:
     return [
         ref
@@ -457,11 +421,10 @@ def _references(prepared: Prepared) -> list[str]:
 def _look_ups(
     query: Query, batch: Sequence[Prepared], keys: Callable[[Prepared], list[str]]
 ) -> list[tuple[Query, dict[str, Any]]]:
-    """Return the look-ups of the batch's keys, per source and in chunks."""
+    """Return the look-ups of the batch's keys, one per source (the keys as one parameter)."""
     return [
-        (query, {"source": source, "keys": chunk})
+        (query, {"source": source, "keys": sorted({key for p in group for key in keys(p)})})
         for source, group in _by_source(batch).items()
-        for chunk in _chunks({key for prepared in group for key in keys(prepared)})
     ]
 
 

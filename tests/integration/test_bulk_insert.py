@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import uuid
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,7 +19,7 @@ import pytest
 from sqlalchemy import bindparam, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
-from app.db import bulk
+from app.db import bulk, migrate
 from app.db.bulk import BulkInsert
 from app.db.session import Database
 from app.db.tables import Claim, ClaimEvent, SourceMessage
@@ -221,3 +222,45 @@ def test_no_rows_is_nothing_to_do(database: Database) -> None:
     with database.transaction() as session:
         CLAIMS.execute(session.connection(), [])
         assert session.scalar(select(func.count(Claim.id))) == 0
+
+
+def test_any_of_matches_a_list_of_any_length_as_one_parameter(database: Database) -> None:
+    message_pk = _message(database)
+    references = [f"R-{n}" for n in range(1500)] + ["Æblegård 'x' \"y\""]
+    with database.transaction() as session:
+        CLAIMS.execute(session.connection(), [_claim_row(message_pk, r) for r in references])
+    table = Claim.__table__
+    query = select(table.c.source_reference).where(
+        table.c.source == bindparam("source"), bulk.any_of(table.c.source_reference, "keys")
+    )
+    wanted = [*references[::3], "NOT-STORED"]
+    with database.transaction() as session:
+        found, none, other_source = bulk.fetch_all(
+            session.connection(),
+            [
+                (query, {"source": "ky", "keys": wanted}),
+                (query, {"source": "ky", "keys": []}),
+                (query, {"source": "ksd", "keys": wanted}),
+            ],
+        )
+    assert sorted(row.source_reference for row in found) == sorted(references[::3])
+    assert none == []
+    assert other_source == []
+
+
+def test_any_of_looks_values_up_in_the_index_on_sqlite(tmp_path: Path) -> None:
+    # SQLite's plan only: PostgreSQL plans = ANY(array) by the table's size and the values.
+    url = f"sqlite:///{tmp_path / 'plan.db'}"
+    migrate.upgrade(url)
+    database = Database(url, pool_size=1)
+    table = Claim.__table__
+    query = select(table.c.id).where(
+        table.c.source == bindparam("source"), bulk.any_of(table.c.source_reference, "keys")
+    )
+    sql = query.compile(dialect=database.engine.dialect).string
+    with database.engine.connect() as connection:
+        plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", ("ky", '["A"]')).all()
+    database.dispose()
+    steps = " / ".join(row[-1] for row in plan)
+    assert "SEARCH claim USING INDEX" in steps
+    assert "SCAN claim" not in steps
