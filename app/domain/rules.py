@@ -39,7 +39,7 @@ class RuleResult:
 
 # What a check finds: the canonical field path, a message, and the values compared as text.
 Breach = tuple[str, str, dict[str, str]]
-Check = Callable[[CanonicalClaim, FordringType, dt.date, Mapping[str, Any]], Sequence[Breach]]
+Check = Callable[[CanonicalClaim, "Facts", Mapping[str, Any]], Sequence[Breach]]
 
 _NONE: tuple[Breach, ...] = ()
 _CONSEQUENCES = frozenset({"reject", "hearing"})
@@ -66,10 +66,17 @@ def _add_years(day: dt.date, years: int) -> dt.date:
         return day.replace(year=day.year + years, day=28)
 
 
+_MONTH_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
 def _add_months(day: dt.date, months: int) -> dt.date:
     years, month_index = divmod(day.month - 1 + months, 12)
     year, month = day.year + years, month_index + 1
-    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+    # Every month has 28 days, so only a later day can need clamping (to 28, 29, 30 or 31).
+    if day.day <= 28:
+        return dt.date(year, month, day.day)
+    last = 29 if month == 2 and calendar.isleap(year) else _MONTH_DAYS[month]
+    return dt.date(year, month, min(day.day, last))
 
 
 @lru_cache(maxsize=256)
@@ -104,18 +111,48 @@ def _limitation(liability: Liability) -> dt.date | None:
     return day
 
 
-def _founded_by_court(liability: Liability) -> bool:
-    return liability.judgment_date is not None or liability.settlement_date is not None
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What the rules share about one claim at one receipt date, worked out once per claim.
+
+    `limits` holds each liability's index and limitation date, skipping those without one
+    (`_limitation`). `ordinary` skips, in addition, liabilities
+    founded by a judgment or settlement: their limitation follows R_2_1a/b, not the type's
+    ordinary window. `plain` says every liability has a limitation date and none is founded by a
+    court, the usual case, in which the rules about those (`_COURT_RULES`) cannot break.
+    """
+
+    kind: FordringType
+    receipt: dt.date
+    limits: list[tuple[int, dt.date]]
+    ordinary: list[tuple[int, dt.date]]
+    plain: bool
+
+
+def facts(claim: CanonicalClaim, kind: FordringType, receipt: dt.date) -> Facts:
+    """Work out what the rules share about a claim of a type at a receipt date."""
+    limits: list[tuple[int, dt.date]] = []
+    ordinary: list[tuple[int, dt.date]] = []
+    plain = True
+    for i, liability in enumerate(claim.liabilities):
+        day = _limitation(liability)
+        court = liability.judgment_date is not None or liability.settlement_date is not None
+        if court or day is None:
+            plain = False
+        if day is not None:
+            limits.append((i, day))
+            if not court:
+                ordinary.append((i, day))
+    return Facts(kind, receipt, limits, ordinary, plain)
 
 
 # ---------------------------------------------------------------------------------------------
 # R_1: art, category, currency
 
 
-def _r_1_1(
-    claim: CanonicalClaim, kind: FordringType, receipt: dt.date, p: Mapping[str, Any]
-) -> Sequence[Breach]:
+def _r_1_1(claim: CanonicalClaim, facts: Facts, p: Mapping[str, Any]) -> Sequence[Breach]:
     """Art (INDR/MODR) must be one the type allows."""
+    kind = facts.kind
     if claim.art in kind.arts:
         return _NONE
     allowed = ", ".join(art.value for art in kind.arts)
@@ -128,10 +165,9 @@ def _r_1_1(
     ]
 
 
-def _r_1_2(
-    claim: CanonicalClaim, kind: FordringType, receipt: dt.date, p: Mapping[str, Any]
-) -> Sequence[Breach]:
+def _r_1_2(claim: CanonicalClaim, facts: Facts, p: Mapping[str, Any]) -> Sequence[Breach]:
     """Category must be the type's: main claim (HF) for main types, related (UF) for the rest."""
+    kind = facts.kind
     if claim.category is kind.category:
         return _NONE
     wanted = "main claims (HF)" if kind.category is ClaimCategory.HF else "related claims (UF)"
@@ -144,9 +180,7 @@ def _r_1_2(
     ]
 
 
-def _k_152(
-    claim: CanonicalClaim, kind: FordringType, receipt: dt.date, p: Mapping[str, Any]
-) -> Sequence[Breach]:
+def _k_152(claim: CanonicalClaim, facts: Facts, p: Mapping[str, Any]) -> Sequence[Breach]:
     """Currency must be DKK (PSRM error 152)."""
     currency: str = claim.currency
     if currency == "DKK":
@@ -158,38 +192,22 @@ def _k_152(
 # R_2, R_3: limitation (forældelse) or lapse (bortfald), per liability
 
 
-def _limits(claim: CanonicalClaim, *, court: bool = True) -> list[tuple[int, dt.date]]:
-    """Each liability's index and limitation date, skipping those without one.
-
-    With `court=False`, liabilities founded by a judgment or settlement are skipped too: their
-    limitation follows R_2_1a/b, not the type's ordinary window.
-    """
-    return [
-        (i, day)
-        for i, liability in enumerate(claim.liabilities)
-        if (day := _limitation(liability)) is not None
-        and (court or not _founded_by_court(liability))
-    ]
-
-
-def _r_2_1(
-    claim: CanonicalClaim, kind: FordringType, receipt: dt.date, p: Mapping[str, Any]
-) -> Sequence[Breach]:
+def _r_2_1(claim: CanonicalClaim, facts: Facts, p: Mapping[str, Any]) -> Sequence[Breach]:
     """Every liability needs a limitation date (the lapse date for lapse types)."""
     return [
-        (f"liabilities.{i}.limitation_date", f"{_date_label(kind)} is required", {})
+        (f"liabilities.{i}.limitation_date", f"{_date_label(facts.kind)} is required", {})
         for i, liability in enumerate(claim.liabilities)
         if _limitation(liability) is None
     ]
 
 
 def _court_limitation(
-    claim: CanonicalClaim, kind: FordringType, p: Mapping[str, Any], attribute: str
+    claim: CanonicalClaim, facts: Facts, p: Mapping[str, Any], attribute: str
 ) -> Sequence[Breach]:
-    years, tolerance = int(p["years"]), int(p["tolerance_days"])
+    years, tolerance = p["years"], p["tolerance_days"]
     name = _label(attribute)
     found: list[Breach] = []
-    for i, limit in _limits(claim):
+    for i, limit in facts.limits:
         founded: dt.date | None = getattr(claim.liabilities[i], attribute)
         if founded is None:
             continue
@@ -198,8 +216,8 @@ def _court_limitation(
             found.append(
                 (
                     f"liabilities.{i}.limitation_date",
-                    f"{_date_label(kind)} {limit} is less than {years} years after the {name} "
-                    f"{founded} (at least {earliest})",
+                    f"{_date_label(facts.kind)} {limit} is less than {years} years after the "
+                    f"{name} {founded} (at least {earliest})",
                     {
                         "limitation_date": limit.isoformat(),
                         attribute: founded.isoformat(),
@@ -210,103 +228,92 @@ def _court_limitation(
     return found
 
 
-def _r_2_1a(
-    claim: CanonicalClaim, kind: FordringType, receipt: dt.date, p: Mapping[str, Any]
-) -> Sequence[Breach]:
+def _r_2_1a(claim: CanonicalClaim, facts: Facts, p: Mapping[str, Any]) -> Sequence[Breach]:
     """After a judgment, the limitation date is at least `years` after the judgment date."""
-    return _court_limitation(claim, kind, p, "judgment_date")
+    return _court_limitation(claim, facts, p, "judgment_date")
 
 
-def _r_2_1b(
-    claim: CanonicalClaim, kind: FordringType, receipt: dt.date, p: Mapping[str, Any]
-) -> Sequence[Breach]:
+def _r_2_1b(claim: CanonicalClaim, facts: Facts, p: Mapping[str, Any]) -> Sequence[Breach]:
     """After a settlement, the limitation date is at least `years` after the settlement date."""
-    return _court_limitation(claim, kind, p, "settlement_date")
+    return _court_limitation(claim, facts, p, "settlement_date")
 
 
-def _r_2_2(
-    claim: CanonicalClaim, kind: FordringType, receipt: dt.date, p: Mapping[str, Any]
-) -> Sequence[Breach]:
+def _r_2_2(claim: CanonicalClaim, facts: Facts, p: Mapping[str, Any]) -> Sequence[Breach]:
     """The lapse date (in the limitation field) is at most `years` after the receipt date."""
-    years = int(p["years"])
+    years, receipt = p["years"], facts.receipt
     latest = _add_years(receipt, years)
     return [
         (
             f"liabilities.{i}.limitation_date",
-            f"{_date_label(kind)} {limit} is more than {years} years after the receipt date "
-            f"{receipt} (at most {latest})",
+            f"{_date_label(facts.kind)} {limit} is more than {years} years after the receipt "
+            f"date {receipt} (at most {latest})",
             {
                 "limitation_date": limit.isoformat(),
                 "receipt_date": receipt.isoformat(),
                 "latest": latest.isoformat(),
             },
         )
-        for i, limit in _limits(claim)
+        for i, limit in facts.limits
         if limit > latest
     ]
 
 
-def _r_2_3(
-    claim: CanonicalClaim, kind: FordringType, receipt: dt.date, p: Mapping[str, Any]
-) -> Sequence[Breach]:
+def _r_2_3(claim: CanonicalClaim, facts: Facts, p: Mapping[str, Any]) -> Sequence[Breach]:
     """The limitation date is at most `years` after the `from` date (judgments excepted)."""
-    field, years = str(p["from"]), int(p["years"])
+    field, years = p["from"], p["years"]
     base: dt.date | None = getattr(claim, field)
-    if base is None:
+    if base is None or not facts.ordinary:
         return _NONE
     latest = _add_years(base, years)
     return [
         (
             f"liabilities.{i}.limitation_date",
-            f"{_date_label(kind)} {limit} is more than {years} years after the {_label(field)} "
-            f"{base} (at most {latest})",
+            f"{_date_label(facts.kind)} {limit} is more than {years} years after the "
+            f"{_label(field)} {base} (at most {latest})",
             {
                 "limitation_date": limit.isoformat(),
                 field: base.isoformat(),
                 "latest": latest.isoformat(),
             },
         )
-        for i, limit in _limits(claim, court=False)
+        for i, limit in facts.ordinary
         if limit > latest
     ]
 
 
-def _r_2_3a(
-    claim: CanonicalClaim, kind: FordringType, receipt: dt.date, p: Mapping[str, Any]
-) -> Sequence[Breach]:
+def _r_2_3a(claim: CanonicalClaim, facts: Facts, p: Mapping[str, Any]) -> Sequence[Breach]:
     """The limitation date is at least `years` after the `from` date (judgments excepted)."""
-    field, years = str(p["from"]), int(p["years"])
+    field, years = p["from"], p["years"]
     base: dt.date | None = getattr(claim, field)
-    if base is None:
+    if base is None or not facts.ordinary:
         return _NONE
     earliest = _add_years(base, years)
     return [
         (
             f"liabilities.{i}.limitation_date",
-            f"{_date_label(kind)} {limit} is less than {years} years after the {_label(field)} "
-            f"{base} (at least {earliest})",
+            f"{_date_label(facts.kind)} {limit} is less than {years} years after the "
+            f"{_label(field)} {base} (at least {earliest})",
             {
                 "limitation_date": limit.isoformat(),
                 field: base.isoformat(),
                 "earliest": earliest.isoformat(),
             },
         )
-        for i, limit in _limits(claim, court=False)
+        for i, limit in facts.ordinary
         if limit < earliest
     ]
 
 
-def _r_3_1(
-    claim: CanonicalClaim, kind: FordringType, receipt: dt.date, p: Mapping[str, Any]
-) -> Sequence[Breach]:
+def _r_3_1(claim: CanonicalClaim, facts: Facts, p: Mapping[str, Any]) -> Sequence[Breach]:
     """The limitation date is on or after the receipt date: the claim is not time-barred."""
+    receipt = facts.receipt
     return [
         (
             f"liabilities.{i}.limitation_date",
-            f"{_date_label(kind)} {limit} is before the receipt date {receipt}",
+            f"{_date_label(facts.kind)} {limit} is before the receipt date {receipt}",
             {"limitation_date": limit.isoformat(), "receipt_date": receipt.isoformat()},
         )
-        for i, limit in _limits(claim)
+        for i, limit in facts.limits
         if limit < receipt
     ]
 
@@ -315,49 +322,41 @@ def _r_3_1(
 # R_4: amounts
 
 
-def _r_4_1(
-    claim: CanonicalClaim, kind: FordringType, receipt: dt.date, p: Mapping[str, Any]
-) -> Sequence[Breach]:
+def _r_4_1(claim: CanonicalClaim, facts: Facts, p: Mapping[str, Any]) -> Sequence[Breach]:
     """The principal is above 0; with `allow_zero`, a 0-claim (principal and amount 0) passes."""
-    if claim.principal > 0 or (bool(p["allow_zero"]) and claim.amount == 0):
+    if claim.principal > 0 or (p["allow_zero"] and claim.amount == 0):
         return _NONE
     return [
         (
             "principal",
-            f"principal {claim.principal} must be above 0 for {kind.code}",
+            f"principal {claim.principal} must be above 0 for {facts.kind.code}",
             {"principal": str(claim.principal), "amount": str(claim.amount)},
         )
     ]
 
 
-def _r_4_2(
-    claim: CanonicalClaim, kind: FordringType, receipt: dt.date, p: Mapping[str, Any]
-) -> Sequence[Breach]:
+def _r_4_2(claim: CanonicalClaim, facts: Facts, p: Mapping[str, Any]) -> Sequence[Breach]:
     """The principal is at most `cap` DKK."""
-    cap = _dkk(str(p["cap"]))
+    cap = p["cap"]
     if claim.principal <= cap:
         return _NONE
     return [
         (
             "principal",
-            f"principal {claim.principal} is above the cap {cap} for {kind.code}",
+            f"principal {claim.principal} is above the cap {cap} for {facts.kind.code}",
             {"principal": str(claim.principal), "cap": str(cap)},
         )
     ]
 
 
-def _r_4_4(
-    claim: CanonicalClaim, kind: FordringType, receipt: dt.date, p: Mapping[str, Any]
-) -> Sequence[Breach]:
+def _r_4_4(claim: CanonicalClaim, facts: Facts, p: Mapping[str, Any]) -> Sequence[Breach]:
     """The amount to collect is not negative."""
     if claim.amount >= 0:
         return _NONE
     return [("amount", f"amount {claim.amount} is negative", {"amount": str(claim.amount)})]
 
 
-def _r_4_7(
-    claim: CanonicalClaim, kind: FordringType, receipt: dt.date, p: Mapping[str, Any]
-) -> Sequence[Breach]:
+def _r_4_7(claim: CanonicalClaim, facts: Facts, p: Mapping[str, Any]) -> Sequence[Breach]:
     """The principal is at least the amount to collect."""
     if claim.principal >= claim.amount:
         return _NONE
@@ -387,34 +386,26 @@ def _before_receipt(claim: CanonicalClaim, field: str, receipt: dt.date) -> Sequ
     ]
 
 
-def _r_5_1(
-    claim: CanonicalClaim, kind: FordringType, receipt: dt.date, p: Mapping[str, Any]
-) -> Sequence[Breach]:
+def _r_5_1(claim: CanonicalClaim, facts: Facts, p: Mapping[str, Any]) -> Sequence[Breach]:
     """The due date is before the receipt date."""
-    return _before_receipt(claim, "due_date", receipt)
+    return _before_receipt(claim, "due_date", facts.receipt)
 
 
-def _r_5_2(
-    claim: CanonicalClaim, kind: FordringType, receipt: dt.date, p: Mapping[str, Any]
-) -> Sequence[Breach]:
+def _r_5_2(claim: CanonicalClaim, facts: Facts, p: Mapping[str, Any]) -> Sequence[Breach]:
     """The SRB (last timely payment date) is before the receipt date: it has passed."""
-    return _before_receipt(claim, "srb_date", receipt)
+    return _before_receipt(claim, "srb_date", facts.receipt)
 
 
-def _r_5_3(
-    claim: CanonicalClaim, kind: FordringType, receipt: dt.date, p: Mapping[str, Any]
-) -> Sequence[Breach]:
+def _r_5_3(claim: CanonicalClaim, facts: Facts, p: Mapping[str, Any]) -> Sequence[Breach]:
     """The founding date is before the receipt date."""
-    return _before_receipt(claim, "founding_date", receipt)
+    return _before_receipt(claim, "founding_date", facts.receipt)
 
 
 # ---------------------------------------------------------------------------------------------
 # R_6: dates against each other
 
 
-def _r_6_1(
-    claim: CanonicalClaim, kind: FordringType, receipt: dt.date, p: Mapping[str, Any]
-) -> Sequence[Breach]:
+def _r_6_1(claim: CanonicalClaim, facts: Facts, p: Mapping[str, Any]) -> Sequence[Breach]:
     """The SRB is on or after the due date."""
     due, srb = claim.due_date, claim.srb_date
     if due is None or srb is None or srb >= due:
@@ -428,9 +419,7 @@ def _r_6_1(
     ]
 
 
-def _r_6_5(
-    claim: CanonicalClaim, kind: FordringType, receipt: dt.date, p: Mapping[str, Any]
-) -> Sequence[Breach]:
+def _r_6_5(claim: CanonicalClaim, facts: Facts, p: Mapping[str, Any]) -> Sequence[Breach]:
     """The due date is on or after the period start."""
     due, start = claim.due_date, claim.period_start_date
     if due is None or start is None or due >= start:
@@ -444,14 +433,12 @@ def _r_6_5(
     ]
 
 
-def _r_6_6(
-    claim: CanonicalClaim, kind: FordringType, receipt: dt.date, p: Mapping[str, Any]
-) -> Sequence[Breach]:
+def _r_6_6(claim: CanonicalClaim, facts: Facts, p: Mapping[str, Any]) -> Sequence[Breach]:
     """The due date is at most `months` months after the period start."""
     due, start = claim.due_date, claim.period_start_date
     if due is None or start is None:
         return _NONE
-    months = int(p["months"])
+    months = p["months"]
     latest = _add_months(start, months)
     if due <= latest:
         return _NONE
@@ -469,14 +456,12 @@ def _r_6_6(
     ]
 
 
-def _r_6_15(
-    claim: CanonicalClaim, kind: FordringType, receipt: dt.date, p: Mapping[str, Any]
-) -> Sequence[Breach]:
+def _r_6_15(claim: CanonicalClaim, facts: Facts, p: Mapping[str, Any]) -> Sequence[Breach]:
     """The founding date is at most `days` days before the period start."""
     founded, start = claim.founding_date, claim.period_start_date
     if founded is None or start is None:
         return _NONE
-    days = int(p["days"])
+    days = p["days"]
     earliest = start - dt.timedelta(days=days)
     if founded >= earliest:
         return _NONE
@@ -494,9 +479,7 @@ def _r_6_15(
     ]
 
 
-def _r_6_16(
-    claim: CanonicalClaim, kind: FordringType, receipt: dt.date, p: Mapping[str, Any]
-) -> Sequence[Breach]:
+def _r_6_16(claim: CanonicalClaim, facts: Facts, p: Mapping[str, Any]) -> Sequence[Breach]:
     """The founding date equals the period start."""
     founded, start = claim.founding_date, claim.period_start_date
     if founded is None or start is None or founded == start:
@@ -510,14 +493,12 @@ def _r_6_16(
     ]
 
 
-def _r_6_19(
-    claim: CanonicalClaim, kind: FordringType, receipt: dt.date, p: Mapping[str, Any]
-) -> Sequence[Breach]:
+def _r_6_19(claim: CanonicalClaim, facts: Facts, p: Mapping[str, Any]) -> Sequence[Breach]:
     """The period is at most `months` months long (it ends before start + `months`)."""
     start, end = claim.period_start_date, claim.period_end_date
     if start is None or end is None:
         return _NONE
-    months = int(p["months"])
+    months = p["months"]
     latest = _add_months(start, months) - dt.timedelta(days=1)
     if end <= latest:
         return _NONE
@@ -534,14 +515,12 @@ def _r_6_19(
     ]
 
 
-def _r_6_20(
-    claim: CanonicalClaim, kind: FordringType, receipt: dt.date, p: Mapping[str, Any]
-) -> Sequence[Breach]:
+def _r_6_20(claim: CanonicalClaim, facts: Facts, p: Mapping[str, Any]) -> Sequence[Breach]:
     """The period is at least `days` days long, both ends counted."""
     start, end = claim.period_start_date, claim.period_end_date
     if start is None or end is None:
         return _NONE
-    days = int(p["days"])
+    days = p["days"]
     length = (end - start).days + 1
     if length >= days:
         return _NONE
@@ -563,29 +542,23 @@ def _r_6_20(
 
 
 def _required(field: str) -> Check:
-    def check(
-        claim: CanonicalClaim, kind: FordringType, receipt: dt.date, p: Mapping[str, Any]
-    ) -> Sequence[Breach]:
+    def check(claim: CanonicalClaim, facts: Facts, p: Mapping[str, Any]) -> Sequence[Breach]:
         if getattr(claim, field) is not None:
             return _NONE
-        return [(field, f"{_label(field)} is required for {kind.code}", {})]
+        return [(field, f"{_label(field)} is required for {facts.kind.code}", {})]
 
     check.__doc__ = f"The {_label(field)} ({field}) is required."
     return check
 
 
-def _r_7_11(
-    claim: CanonicalClaim, kind: FordringType, receipt: dt.date, p: Mapping[str, Any]
-) -> Sequence[Breach]:
+def _r_7_11(claim: CanonicalClaim, facts: Facts, p: Mapping[str, Any]) -> Sequence[Breach]:
     """A description is required (it is printed in letters to the debtor)."""
     if claim.description is not None and claim.description.strip():
         return _NONE
-    return [("description", f"description is required for {kind.code}", {})]
+    return [("description", f"description is required for {facts.kind.code}", {})]
 
 
-def _r_7_12(
-    claim: CanonicalClaim, kind: FordringType, receipt: dt.date, p: Mapping[str, Any]
-) -> Sequence[Breach]:
+def _r_7_12(claim: CanonicalClaim, facts: Facts, p: Mapping[str, Any]) -> Sequence[Breach]:
     """No judgment or settlement date: the type is not founded by a court."""
     found: list[Breach] = []
     for i, liability in enumerate(claim.liabilities):
@@ -595,16 +568,14 @@ def _r_7_12(
                 found.append(
                     (
                         f"liabilities.{i}.{attribute}",
-                        f"{kind.code} takes no {name} date",
+                        f"{facts.kind.code} takes no {name} date",
                         {attribute: day.isoformat()},
                     )
                 )
     return found
 
 
-def _r_7_12a(
-    claim: CanonicalClaim, kind: FordringType, receipt: dt.date, p: Mapping[str, Any]
-) -> Sequence[Breach]:
+def _r_7_12a(claim: CanonicalClaim, facts: Facts, p: Mapping[str, Any]) -> Sequence[Breach]:
     """A liability has a judgment date or a settlement date, not both."""
     return [
         (
@@ -620,11 +591,9 @@ def _r_7_12a(
     ]
 
 
-def _k_desc_length(
-    claim: CanonicalClaim, kind: FordringType, receipt: dt.date, p: Mapping[str, Any]
-) -> Sequence[Breach]:
+def _k_desc_length(claim: CanonicalClaim, facts: Facts, p: Mapping[str, Any]) -> Sequence[Breach]:
     """The description is at most `max_length` characters."""
-    limit = int(p["max_length"])
+    limit = p["max_length"]
     if claim.description is None or len(claim.description) <= limit:
         return _NONE
     return [
@@ -636,9 +605,7 @@ def _k_desc_length(
     ]
 
 
-def _k_desc_personal(
-    claim: CanonicalClaim, kind: FordringType, receipt: dt.date, p: Mapping[str, Any]
-) -> Sequence[Breach]:
+def _k_desc_personal(claim: CanonicalClaim, facts: Facts, p: Mapping[str, Any]) -> Sequence[Breach]:
     """The description holds no CPR number (it is printed to the debtor)."""
     if claim.description is None or not contains_cpr_like(claim.description):
         return _NONE
@@ -719,9 +686,40 @@ def _params(spec: RuleSpec) -> Mapping[str, Any]:
     return {**defaults, **spec.params} if spec.params else defaults
 
 
-# A type's rules as (id, consequence, check, merged parameters), worked out once per type:
-# evaluating 26 rules for each of 1,000 claims spent a fifth of its time finding them again.
-_Plan = tuple[tuple[str, Consequence, Check, Mapping[str, Any]], ...]
+def _ready(rule: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    # Each parameter as the type its rule compares with, converted once per type rather than
+    # once per claim: counts as int, switches as bool, the date field's name, caps as Decimal.
+    defaults = DEFAULTS[rule]
+    ready = dict(params)
+    for name, value in params.items():
+        default = defaults.get(name)
+        if isinstance(default, bool):
+            ready[name] = bool(value)
+        elif isinstance(default, int):
+            ready[name] = int(value)
+        elif name == "cap":
+            ready[name] = _dkk(str(value))
+        elif name == "from":
+            ready[name] = str(value)
+    return ready
+
+
+# Rules that can break only for a liability without a limitation date or one founded by a
+# judgment or settlement; a plain claim (`Facts.plain`) skips them.
+_COURT_RULES = frozenset({"R_2_1", "R_2_1a", "R_2_1b", "R_7_12", "R_7_12a"})
+
+_Step = tuple[str, Consequence, Check, Mapping[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A type's rules as (id, consequence, check, ready parameters), for any claim (`full`)
+    and for a plain claim (`plain`), worked out once per type."""
+
+    full: tuple[_Step, ...]
+    plain: tuple[_Step, ...]
+
+
 # Keyed by the type object's id; the type is kept beside its plan, so that no other type can
 # take over the id while the entry exists.
 _PLANS: dict[int, tuple[FordringType, _Plan]] = {}
@@ -731,7 +729,11 @@ def _plan(kind: FordringType) -> _Plan:
     cached = _PLANS.get(id(kind))
     if cached is not None and cached[0] is kind:
         return cached[1]
-    plan = tuple((spec.id, spec.consequence, RULES[spec.id], _params(spec)) for spec in kind.rules)
+    full = tuple(
+        (spec.id, spec.consequence, RULES[spec.id], _ready(spec.id, _params(spec)))
+        for spec in kind.rules
+    )
+    plan = _Plan(full, tuple(step for step in full if step[0] not in _COURT_RULES))
     if len(_PLANS) >= 4096:  # a catalogue has dozens of types; tests may make thousands
         _PLANS.clear()
     _PLANS[id(kind)] = (kind, plan)
@@ -746,9 +748,11 @@ def evaluate(
     Raises:
         KeyError: the type names a rule the engine does not know (run `check_catalogue` first).
     """
+    plan = _plan(kind)
+    shared = facts(claim, kind, receipt_date)
     results: list[RuleResult] = []
-    for rule, consequence, check, params in _plan(kind):
-        breaches = check(claim, kind, receipt_date, params)
+    for rule, consequence, check, params in plan.plain if shared.plain else plan.full:
+        breaches = check(claim, shared, params)
         if breaches:
             for field, message, values in breaches:
                 results.append(RuleResult(rule, consequence, field, message, values))
