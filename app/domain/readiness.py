@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 
 from app.domain.catalogue import FordringType
 from app.domain.claim import CanonicalClaim, ClaimCategory
@@ -86,6 +87,16 @@ class Readiness:
 # Rules that are broken only because a date has not come yet: they lift by themselves.
 _TIME_RULES = {"R_5_1": "due_date", "R_5_2": "srb_date", "R_5_3": "founding_date"}
 
+# Looked up once: an enum member read through its class costs a descriptor call each time, and
+# `assess` runs for every claim that arrives.
+_NOT_ONBOARDED, _LEGACY = OnboardingState.NOT_ONBOARDED, OnboardingState.LEGACY
+_UF = ClaimCategory.UF
+_NOT_NOTIFIED = Hold(
+    HoldReason.AWAITING_NOTICE,
+    "the debtor has not been notified in writing that the claim will be transferred",
+)
+_ONE_DAY = dt.timedelta(days=1)
+
 
 def assess(
     claim: CanonicalClaim,
@@ -100,22 +111,41 @@ def assess(
     holds: list[Hold] = []
     waits: list[dt.date] = []
     results = evaluate(claim, kind, receipt_date=today)
-    missing = set(required_fields(kind))
-    rejects = [r for r in results if r.consequence == "reject"]
-    hearing = tuple(r for r in results if r.consequence == "hearing")
+    # Most claims break no rule; sorting the results is only needed when there are some.
+    rejects: list[RuleResult] = []
+    hearing: list[RuleResult] = []
+    timed: list[RuleResult] = []
+    incomplete: list[RuleResult] = []
+    other: list[RuleResult] = []
+    missing: set[str] | None = None
+    for result in results:
+        if result.consequence == "reject":
+            rejects.append(result)
+            if result.rule in _TIME_RULES:
+                timed.append(result)
+                continue
+            if result.rule.startswith("R_7_"):
+                if missing is None:
+                    missing = set(required_fields(kind))
+                if result.field in missing:
+                    incomplete.append(result)
+                    continue
+            other.append(result)
+        elif result.consequence == "hearing":
+            hearing.append(result)
 
-    timed = [r for r in rejects if r.rule in _TIME_RULES]
     for rule in timed:
         date_value = getattr(claim, _TIME_RULES[rule.rule])
         if isinstance(date_value, dt.date):
-            waits.append(date_value + dt.timedelta(days=1))
-    if claim.srb_date is not None and claim.srb_date >= today:
+            waits.append(date_value + _ONE_DAY)
+    srb = claim.srb_date
+    if srb is not None and srb >= today:
         holds.append(
             Hold(
                 HoldReason.AWAITING_SRB,
-                f"the last timely payment date (SRB) {claim.srb_date} has not passed",
+                f"the last timely payment date (SRB) {srb} has not passed",
                 tuple(sorted({r.rule for r in timed})),
-                until=claim.srb_date + dt.timedelta(days=1),
+                until=srb + _ONE_DAY,
             )
         )
     elif timed:
@@ -128,7 +158,6 @@ def assess(
                 until=latest,
             )
         )
-    incomplete = [r for r in rejects if r.rule.startswith("R_7_") and r.field in missing]
     if incomplete:
         holds.append(
             Hold(
@@ -138,7 +167,6 @@ def assess(
                 tuple(sorted({r.rule for r in incomplete})),
             )
         )
-    other = [r for r in rejects if r not in timed and r not in incomplete]
     if other:
         holds.append(
             Hold(
@@ -147,66 +175,59 @@ def assess(
                 tuple(sorted({r.rule for r in other})),
             )
         )
-    if claim.notice_date is None:
+    notice = claim.notice_date
+    if notice is None:
+        holds.append(_NOT_NOTIFIED)
+    elif notice > today:
         holds.append(
             Hold(
                 HoldReason.AWAITING_NOTICE,
-                "the debtor has not been notified in writing that the claim will be transferred",
+                f"the debtor is notified on {notice}",
+                until=notice,
             )
         )
-    elif claim.notice_date > today:
-        holds.append(
-            Hold(
-                HoldReason.AWAITING_NOTICE,
-                f"the debtor is notified on {claim.notice_date}",
-                until=claim.notice_date,
-            )
-        )
-        waits.append(claim.notice_date)
-    if claim.category is ClaimCategory.UF and not main_claim_at_psrm:
+        waits.append(notice)
+    if not main_claim_at_psrm and claim.category is _UF:
         holds.append(
             Hold(
                 HoldReason.AWAITING_MAIN_CLAIM,
                 f"its main claim {claim.main_claim_reference} is not yet accepted by PSRM",
             )
         )
-    holds.extend(_onboarding_holds(kind, onboarding, today, waits))
-    holds.extend(
-        Hold(HoldReason.PAUSED, f"paused by {pause.holder}: {pause.reason}") for pause in pauses
-    )
+    area_hold = _onboarding_hold(kind, onboarding, today)
+    if area_hold is not None:
+        holds.append(area_hold)
+        if area_hold.until is not None:
+            waits.append(area_hold.until)
+    for pause in pauses:
+        holds.append(Hold(HoldReason.PAUSED, f"paused by {pause.holder}: {pause.reason}"))
     return Readiness(
         holds=tuple(holds),
-        hearing=hearing,
+        hearing=tuple(hearing),
         rejections=tuple(rejects),
         next_check_date=min(waits) if waits else None,
-        reasons=frozenset(hold.reason for hold in holds),
+        reasons=frozenset([hold.reason for hold in holds]),
     )
 
 
-def _onboarding_holds(
-    kind: FordringType, onboarding: Onboarding, today: dt.date, waits: list[dt.date]
-) -> list[Hold]:
-    if onboarding.state is OnboardingState.LEGACY:
-        return [
-            Hold(
-                HoldReason.AREA_LEGACY,
-                f"business area {kind.area} is kept out of PSRM (legacy collection)",
-            )
-        ]
-    if onboarding.state is OnboardingState.NOT_ONBOARDED:
-        return [
-            Hold(
-                HoldReason.AREA_NOT_ONBOARDED,
-                f"business area {kind.area} is not on-boarded to PSRM",
-            )
-        ]
+def _onboarding_hold(kind: FordringType, onboarding: Onboarding, today: dt.date) -> Hold | None:
+    state = onboarding.state
+    if state is _LEGACY or state is _NOT_ONBOARDED:
+        return _area_hold(kind.area, state)
     if onboarding.from_date is not None and onboarding.from_date > today:
-        waits.append(onboarding.from_date)
-        return [
-            Hold(
-                HoldReason.AREA_NOT_ONBOARDED,
-                f"business area {kind.area} is on-boarded from {onboarding.from_date}",
-                until=onboarding.from_date,
-            )
-        ]
-    return []
+        return Hold(
+            HoldReason.AREA_NOT_ONBOARDED,
+            f"business area {kind.area} is on-boarded from {onboarding.from_date}",
+            until=onboarding.from_date,
+        )
+    return None
+
+
+@lru_cache(maxsize=256)
+def _area_hold(area: str, state: OnboardingState) -> Hold:
+    # Holds are immutable, so the few areas' standing holds are made once and shared.
+    if state is _LEGACY:
+        return Hold(
+            HoldReason.AREA_LEGACY, f"business area {area} is kept out of PSRM (legacy collection)"
+        )
+    return Hold(HoldReason.AREA_NOT_ONBOARDED, f"business area {area} is not on-boarded to PSRM")
