@@ -18,10 +18,16 @@ from typing import Any
 
 from adapters.base import MappingContext, not_personal
 from adapters.ky.benefits import Benefit, benefits
-from adapters.ky.message import NUMBER_EXPECTED, STRING_EXPECTED, KyMessage, must_not_be_empty
+from adapters.ky.message import (
+    NUMBER_EXPECTED,
+    STRING_EXPECTED,
+    KyMessage,
+    must_not_be_empty,
+    unknown_member,
+)
 from app.domain.catalogue import Catalogue
 from app.domain.claim import ClaimCandidate
-from app.domain.identifiers import contains_cpr_like, redact_cpr_like
+from app.domain.identifiers import contains_cpr_like
 from app.domain.problems import Problem
 
 CLAIMANT_REFERENCE_PREFIX = "KY-"
@@ -168,10 +174,6 @@ class _Draft:
         )
 
 
-def _key(key: str) -> str:
-    return redact_cpr_like(key).replace("~", "~0").replace("/", "~1")
-
-
 def _check_members(
     draft: _Draft, obj: Mapping[str, Any], pointer: str, shape: Shape, prefix: str = ""
 ) -> None:
@@ -185,7 +187,8 @@ def _check_members(
         return
     for key in keys:
         if key not in shape.members:
-            draft.problem("field.unknown", "unknown member", f"{pointer}/{_key(key)}", None)
+            found = unknown_member(pointer, key)
+            draft.problem(found.code, found.message, found.source_path or pointer, None)
     for key in shape.required:
         if obj.get(key) is None:
             name = shape.members[key][0]

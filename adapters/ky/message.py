@@ -157,13 +157,18 @@ def load_json(raw: bytes) -> Any:
             ],
         ) from exc
     except _DuplicateKeyError as exc:
-        name = redact_cpr_like(exc.key)[:64]
+        name = shown_member(exc.key)
         raise MessageParseError(
             "the message has a member name twice in one object",
             [
                 Problem(
                     code="json.duplicate_member",
-                    message=f"the member {name!r} appears twice in one object",
+                    message=(
+                        f"the member {name!r} appears twice in one object"
+                        if name is not None
+                        else "a member name appears twice in one object (not shown: it is not "
+                        "shaped like a member name)"
+                    ),
                 )
             ],
         ) from exc
@@ -196,8 +201,30 @@ def _too_deep() -> MessageParseError:
     )
 
 
-def _pointer_key(key: str) -> str:
+# What a member name of a JSON contract looks like. A name of any other shape is not echoed
+# in a problem: an unknown member keyed by a debtor's name ("Jens Hansen": ...) would put
+# personal data in the answer and the log. CPR-shaped digits are masked in any name.
+_MEMBER_NAME = re.compile(r"[A-Za-z_$@][A-Za-z0-9_$@.\-]{0,63}")
+HIDDEN_MEMBER = "unknown member; its name is not shown, as it is not shaped like a member name"
+
+
+def shown_member(key: str) -> str | None:
+    """Return a member name as a problem may show it (CPR-shaped digits masked), or None.
+
+    None for a name not shaped like a contract's member name (spaces, punctuation, very
+    long): it may be personal data, so the problem points at the object holding it instead.
+    """
+    if not _MEMBER_NAME.fullmatch(key):
+        return None
     return redact_cpr_like(key).replace("~", "~0").replace("/", "~1")
+
+
+def unknown_member(pointer: str, key: str) -> Problem:
+    """Return the problem of an unknown member `key` of the object at `pointer`."""
+    shown = shown_member(key)
+    if shown is None:
+        return Problem(code="field.unknown", message=HIDDEN_MEMBER, source_path=pointer or "/")
+    return Problem(code="field.unknown", message="unknown member", source_path=f"{pointer}/{shown}")
 
 
 def _text_problem(member: str, value: Any, *, required: bool) -> Problem | None:
@@ -219,11 +246,7 @@ def _text_problem(member: str, value: Any, *, required: bool) -> Problem | None:
 
 
 def _envelope_problems(data: dict[str, Any]) -> list[Problem]:
-    problems = [
-        Problem(code="field.unknown", message="unknown member", source_path=f"/{_pointer_key(k)}")
-        for k in data
-        if k not in ENVELOPE_KEYS
-    ]
+    problems = [unknown_member("", k) for k in data if k not in ENVELOPE_KEYS]
     message_id: Any = data.get("messageId")
     if found := _text_problem("messageId", message_id, required=True):
         problems.append(found)

@@ -384,6 +384,38 @@ def test_an_envelope_refusal_never_repeats_a_cpr_number() -> None:
     assert CITIZEN_CPR not in repr(error.problems) + str(error)
 
 
+def test_an_unknown_member_named_like_a_person_is_not_echoed() -> None:
+    # A debtor's name used as a member name is personal data: the problem points at the
+    # object holding it and says why its name is not shown.
+    body = a_message(a_claim())
+    body["Mette Kristensen"] = {"cpr": CITIZEN_CPR}
+    claim = a_claim()
+    claim["citizen"] = {**claim["citizen"], "Søren Ærø": "x"}
+    inner = a_message(claim)
+
+    envelope = refusal(encode(body))
+    (problem,) = [p for p in envelope.problems if p.code == "field.unknown"]
+    (_, problems) = admitted(inner)[0]
+    (member,) = [p for p in problems if p.code == "field.unknown"]
+
+    assert problem.source_path == "/"
+    assert "not shown" in problem.message
+    assert member.source_path == "/claims/0/citizen"
+    assert "not shown" in member.message
+    shown = repr(envelope.problems) + str(envelope) + repr(problems)
+    for personal in ("Mette", "Kristensen", "Søren", "Ærø", CITIZEN_CPR):
+        assert personal not in shown
+
+
+def test_a_member_name_twice_is_named_only_when_shaped_like_one() -> None:
+    named = refusal(b'{"messageId": "A", "messageId": "B", "claims": []}')
+    hidden = refusal(b'{"messageId": "A", "Jens Hansen": 1, "Jens Hansen": 2, "claims": []}')
+
+    assert "'messageId'" in named.problems[0].message
+    assert hidden.problems[0].code == "json.duplicate_member"
+    assert "Jens" not in repr(hidden.problems) + str(hidden)
+
+
 # --- mapping a claim --------------------------------------------------------------------------
 
 
