@@ -19,6 +19,7 @@ from app.domain.claim import (
     ClaimCategory,
     FordringArt,
     locate,
+    plain_claim,
     validate,
 )
 from app.domain.problems import Problem
@@ -188,6 +189,52 @@ def admit(
     candidate: ClaimCandidate, catalogue: Catalogue
 ) -> tuple[CanonicalClaim | None, list[Problem]]:
     """Complete, validate and check one claim: the claim, or every problem found."""
+    claim = _admit_plain(candidate, catalogue)
+    if claim is not None:
+        return claim, []
+    return admit_by_model(candidate, catalogue)
+
+
+def _admit_plain(candidate: ClaimCandidate, catalogue: Catalogue) -> CanonicalClaim | None:
+    """`complete`, `validate` and the catalogue checks in one pass, for a plainly valid claim.
+
+    None when the claim is not plainly valid: `admit_by_model` then finds every problem.
+    """
+    if candidate.problems:
+        return None
+    fields = candidate.fields
+    code = fields.get("fordringstype")
+    kind = catalogue.get(code) if type(code) is str else None
+    liabilities = fields.get("liabilities")
+    if kind is None or type(liabilities) is not list:
+        return None
+    start = kind.regime.from_field
+    completed = []
+    for item in liabilities:
+        if type(item) is not dict:
+            return None
+        if not item.get("limitation_date"):
+            derived = derive_limitation_date(
+                kind,
+                dates={start: _date(fields.get(start))},
+                judgment_date=_date(item.get("judgment_date")),
+                settlement_date=_date(item.get("settlement_date")),
+            )
+            if derived is None:
+                return None
+            # The date itself, not its text as `complete` puts it: the same date, parsed once.
+            item = {**item, "limitation_date": derived}
+        completed.append(item)
+    claim = plain_claim({**fields, "business_area": kind.area, "liabilities": completed})
+    if claim is None or claim.art not in kind.arts or claim.category is not kind.category:
+        return None
+    return claim
+
+
+def admit_by_model(
+    candidate: ClaimCandidate, catalogue: Catalogue
+) -> tuple[CanonicalClaim | None, list[Problem]]:
+    """`admit` by way of the pydantic model only: the reference the plain path must match."""
     completed = complete(candidate, catalogue)
     claim, problems = validate(completed)
     if claim is None:

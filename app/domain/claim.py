@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -497,3 +497,231 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
             seen.add(key)
             unique.append(problem)
     return unique
+
+
+# The plain path: a claim whose every field is plainly valid (the common case: nearly every
+# claim of a message) is checked here in one pass and built without pydantic-core, whose
+# per-field calls into the Python validators above cost more than the checks themselves.
+# Anything not plainly valid (a wrong type, a bad value, a cross-field problem, an input
+# shape the model would coerce) returns None, and the model decides. It never accepts what
+# the model refuses, nor builds a different claim: tests/unit/domain/test_plain_claim.py
+# checks that against the model for generated candidates.
+
+_SOURCES = {member.value: member for member in SourceSystem}
+_ARTS = {member.value: member for member in FordringArt}
+_CATEGORIES = {member.value: member for member in ClaimCategory}
+_KINDS = {member.value: member for member in IdentifierKind}
+_ABSENT: Any = object()  # a required field not sent, or a list the model would default
+# Every field in the model's order, with its default: a claim is this updated with its fields.
+_CLAIM_TEMPLATE: dict[str, Any] = {
+    name: _ABSENT if info.is_required() or info.default_factory else info.default
+    for name, info in CanonicalClaim.model_fields.items()
+}
+_LIABILITY_TEMPLATE: dict[str, Any] = {
+    name: _ABSENT if info.is_required() else info.default
+    for name, info in Liability.model_fields.items()
+}
+_DOCUMENT_KEYS = frozenset(DocumentReference.model_fields)
+_INTEREST_KEYS = frozenset({"rule", "rate_code"})  # an extra rate goes the model's way
+_RULES = frozenset({"001", "002"})
+_RATE_CODES = frozenset({"03", "04", "07", "10", "20", "98", "99"})
+_DATE_NAMES = (
+    "period_start_date",
+    "period_end_date",
+    "founding_date",
+    "due_date",
+    "srb_date",
+    "notice_date",
+    "decision_date",
+)
+_NO_LIMIT = 1 << 62
+# Optional texts and their greatest length (the claimant reference has a pattern of its own).
+_TEXTS = (
+    ("source_reference", 64),
+    ("agreement", 40),
+    ("main_claim_reference", 64),
+    ("business_area", _NO_LIMIT),
+    ("description", DESCRIPTION_MAX),
+    ("legal_basis", 200),
+)
+_PLAIN_CLAIMANT_REFERENCE = re.compile(r"[A-Za-z0-9ÆØÅæøå._:/\-]{1,36}")
+_PLAIN_CLAIMANT_ID = re.compile(r"[0-9]{4}")
+_PLAIN_TYPE_CODE = re.compile(r"[A-ZÆØÅ0-9]{7}")
+_set = object.__setattr__
+_M = TypeVar("_M", bound=BaseModel)
+
+
+class _NotPlain(Exception):
+    """A value the plain path leaves to the model."""
+
+
+def _built(cls: type[_M], values: dict[str, Any], fields_set: set[str]) -> _M:
+    # What `model_construct` does, without its per-field loop over aliases and defaults:
+    # `values` holds every field, in the model's order, already valid.
+    model = cls.__new__(cls)
+    _set(model, "__dict__", values)
+    _set(model, "__pydantic_fields_set__", fields_set)
+    _set(model, "__pydantic_extra__", None)
+    _set(model, "__pydantic_private__", None)
+    return model
+
+
+def _plain_liability(item: Any, texts: list[str]) -> Liability:
+    if type(item) is not dict:
+        raise _NotPlain
+    values = _LIABILITY_TEMPLATE.copy()
+    values.update(item)
+    if len(values) != len(_LIABILITY_TEMPLATE):  # a field the model does not know
+        raise _NotPlain
+    kind, debtor_id, name = values["debtor_kind"], values["debtor_id"], values["debtor_name"]
+    if type(kind) is str or type(kind) is IdentifierKind:
+        values["debtor_kind"] = kind = _KINDS[kind]
+    else:
+        raise _NotPlain
+    # A valid identifier is digits only: nothing for the XML check.
+    if type(debtor_id) is not str or identifier_problem(kind, debtor_id) is not None:
+        raise _NotPlain
+    if name is not None:
+        if type(name) is not str or len(name) > 200:
+            raise _NotPlain
+        texts.append(name)
+    for key in ("limitation_date", "judgment_date", "settlement_date"):
+        day = values[key]
+        if day is not None and type(day) is not dt.date:
+            values[key] = dt.date.fromisoformat(day)  # any error: not plain
+    if values["limitation_date"] is _ABSENT or values["limitation_date"] is None:
+        raise _NotPlain
+    if values["judgment_date"] is not None and values["settlement_date"] is not None:
+        raise _NotPlain
+    if type(values["in_estate"]) is not bool:
+        raise _NotPlain
+    return _built(Liability, values, set(item))
+
+
+def _plain_document(item: Any, texts: list[str]) -> DocumentReference:
+    if type(item) is not dict or not _DOCUMENT_KEYS.issuperset(item):
+        raise _NotPlain
+    reference, title = item.get("reference"), item.get("title")
+    if type(reference) is not str or not 0 < len(reference) <= 200:
+        raise _NotPlain
+    texts.append(reference)
+    if title is not None:
+        if type(title) is not str or len(title) > 200:
+            raise _NotPlain
+        texts.append(title)
+    return _built(DocumentReference, {"reference": reference, "title": title}, set(item))
+
+
+def _plain_interest(item: Any) -> InterestChoice:
+    if type(item) is not dict or not _INTEREST_KEYS.issuperset(item):
+        raise _NotPlain
+    rule, rate_code = item.get("rule"), item.get("rate_code")
+    if type(rule) is not str or rule not in _RULES:
+        raise _NotPlain
+    if type(rate_code) is not str or rate_code not in _RATE_CODES:
+        raise _NotPlain
+    values = {"rule": rule, "rate_code": rate_code, "extra_rate": None}
+    return _built(InterestChoice, values, set(item))
+
+
+def _plain_claim(fields: Mapping[str, Any]) -> CanonicalClaim:
+    values = _CLAIM_TEMPLATE.copy()
+    values.update(fields)
+    if len(values) != len(_CLAIM_TEMPLATE):  # a field the model does not know
+        raise _NotPlain
+    texts: list[str] = []  # checked for characters XML cannot carry all at once, at the end
+    for name, limit in _TEXTS:
+        text = values[name]
+        if text is not None:
+            if type(text) is not str or len(text) > limit:
+                raise _NotPlain
+            texts.append(text)
+    if not values["source_reference"] or not values["business_area"]:
+        raise _NotPlain
+    source, art, category = values["source"], values["art"], values["category"]
+    if type(source) is str or type(source) is SourceSystem:
+        values["source"] = _SOURCES[source]
+    else:
+        raise _NotPlain
+    if type(art) is str or type(art) is FordringArt:
+        values["art"] = _ARTS[art]
+    else:
+        raise _NotPlain
+    if type(category) is str or type(category) is ClaimCategory:
+        values["category"] = category = _CATEGORIES[category]
+    else:
+        raise _NotPlain
+    # The cross-field rules (`cross_field_problems`) hold, or the model reports them.
+    if (category is ClaimCategory.UF) is not bool(values["main_claim_reference"]):
+        raise _NotPlain
+    reference, claimant_id = values["claimant_reference"], values["claimant_id"]
+    fordringstype = values["fordringstype"]
+    if (
+        type(reference) is not str
+        or not _PLAIN_CLAIMANT_REFERENCE.fullmatch(reference)
+        or type(claimant_id) is not str
+        or not _PLAIN_CLAIMANT_ID.fullmatch(claimant_id)
+        or type(fordringstype) is not str
+        or not _PLAIN_TYPE_CODE.fullmatch(fordringstype)
+    ):
+        raise _NotPlain
+    description = values["description"]
+    if contains_cpr_like(f"{reference}\n{description}" if description else reference):
+        raise _NotPlain
+    if values["currency"] != "DKK" or type(values["currency"]) is not str:
+        raise _NotPlain
+    values["principal"] = principal = _money(values["principal"])
+    values["amount"] = amount = _money(values["amount"])
+    if amount > principal:
+        raise _NotPlain
+    for name in _DATE_NAMES:
+        day = values[name]
+        if day is not None and type(day) is not dt.date:
+            values[name] = dt.date.fromisoformat(day)  # any error: not plain
+    start, end = values["period_start_date"], values["period_end_date"]
+    if start is not None and end is not None and start > end:
+        raise _NotPlain
+    due, srb = values["due_date"], values["srb_date"]
+    if due is not None and srb is not None and due > srb:
+        raise _NotPlain
+    liabilities = values["liabilities"]
+    if type(liabilities) is not list or not 0 < len(liabilities) <= 50:
+        raise _NotPlain
+    debtors = values["liabilities"] = [_plain_liability(item, texts) for item in liabilities]
+    if len(debtors) > 1 and len({(d.debtor_kind, d.debtor_id) for d in debtors}) != len(debtors):
+        raise _NotPlain
+    notes, documents, interest = values["notes"], values["documents"], values["interest"]
+    if notes is _ABSENT:
+        values["notes"] = []
+    elif type(notes) is list and len(notes) <= 20:
+        for note in notes:
+            if type(note) is not str or len(note) > 1000:
+                raise _NotPlain
+        texts.extend(notes)
+        values["notes"] = list(notes)
+    else:
+        raise _NotPlain
+    if documents is _ABSENT:
+        values["documents"] = []
+    elif type(documents) is list and len(documents) <= 50:
+        values["documents"] = [_plain_document(item, texts) for item in documents]
+    else:
+        raise _NotPlain
+    if interest is not None:
+        values["interest"] = _plain_interest(interest)
+    # One search over all texts; the separator is itself allowed, so it finds nothing new.
+    if _NOT_XML.search("\n".join(texts)):
+        raise _NotPlain
+    return _built(CanonicalClaim, values, set(fields))
+
+
+def plain_claim(fields: Mapping[str, Any]) -> CanonicalClaim | None:
+    """Build the claim when every field is plainly valid, else None (the model then decides).
+
+    The claim is the one `CanonicalClaim.model_validate(fields)` builds, without
+    cross-field problems; for any other input the answer is None, never an error.
+    """
+    try:
+        return _plain_claim(fields)
+    except Exception:  # whatever is not plain goes to the model, which reports it
+        return None

@@ -29,6 +29,8 @@ class IdentifierKind(StrEnum):
 _DIGITS = re.compile(r"\d+")
 _CPR_LIKE = re.compile(r"(?<!\d)(\d{6})-?(\d{4})(?!\d)")
 _SIX_DIGITS = re.compile(r"\d{6}")
+# CPR-shaped, without the look-arounds: what every match of `_CPR_LIKE` holds.
+_CPR_SHAPED = re.compile(r"\d{6}-?\d{4}")
 
 
 def normalise(value: str) -> str:
@@ -36,8 +38,10 @@ def normalise(value: str) -> str:
     return value.replace(" ", "").replace("-", "")
 
 
+@lru_cache(maxsize=65536, typed=True)
 def identifier_problem(kind: IdentifierKind, value: str) -> str | None:
     """Return why `value` is not a valid identifier of `kind`, or None when it is."""
+    # Cached: a message names the same debtors again and again (an account's claims).
     if not _DIGITS.fullmatch(value):
         return "must contain digits only"
     if kind is IdentifierKind.CPR:
@@ -83,8 +87,9 @@ def mask(kind: IdentifierKind | str, value: str) -> str:
 
 def contains_cpr_like(text: str) -> bool:
     """Tell whether free text holds something shaped like a CPR number with a valid date."""
-    # Most texts hold no run of six digits: one quick scan settles them.
-    if _SIX_DIGITS.search(text) is None:
+    # Most texts hold nothing CPR-shaped (references with a short run of digits neither): one
+    # quick scan settles them.
+    if _CPR_SHAPED.search(text) is None:
         return False
     return any(cpr_birth_date(first + rest) is not None for first, rest in _CPR_LIKE.findall(text))
 
