@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any, Literal
 
 from app.domain.catalogue import Catalogue, Consequence, FordringType, RuleSpec
@@ -111,15 +112,17 @@ def _limitation(liability: Liability) -> dt.date | None:
     return day
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, and one is made
+# for every claim evaluated. Nothing changes it after `facts` returns.
+@dataclass(slots=True)
 class Facts:
     """What the rules share about one claim at one receipt date, worked out once per claim.
 
     `limits` holds each liability's index and limitation date, skipping those without one
-    (`_limitation`). `ordinary` skips, in addition, liabilities
-    founded by a judgment or settlement: their limitation follows R_2_1a/b, not the type's
-    ordinary window. `plain` says every liability has a limitation date and none is founded by a
-    court, the usual case, in which the rules about those (`_COURT_RULES`) cannot break.
+    (`_limitation`). `ordinary` skips, in addition, liabilities founded by a judgment or
+    settlement: their limitation follows R_2_1a/b, not the type's ordinary window. `plain` says
+    every liability has a limitation date and none is founded by a court, the usual case, in
+    which the rules about those (`_COURT_RULES`) cannot break.
     """
 
     kind: FordringType
@@ -131,10 +134,17 @@ class Facts:
 
 def facts(claim: CanonicalClaim, kind: FordringType, receipt: dt.date) -> Facts:
     """Work out what the rules share about a claim of a type at a receipt date."""
-    limits: list[tuple[int, dt.date]] = []
+    liabilities = claim.liabilities
+    if len(liabilities) == 1:  # most claims have one debtor
+        only = liabilities[0]
+        day = _limitation(only)
+        if day is not None and only.judgment_date is None and only.settlement_date is None:
+            limits = [(0, day)]
+            return Facts(kind, receipt, limits, limits, True)
+    limits = []
     ordinary: list[tuple[int, dt.date]] = []
     plain = True
-    for i, liability in enumerate(claim.liabilities):
+    for i, liability in enumerate(liabilities):
         day = _limitation(liability)
         court = liability.judgment_date is not None or liability.settlement_date is not None
         if court or day is None:
@@ -242,20 +252,22 @@ def _r_2_2(claim: CanonicalClaim, facts: Facts, p: Mapping[str, Any]) -> Sequenc
     """The lapse date (in the limitation field) is at most `years` after the receipt date."""
     years, receipt = p["years"], facts.receipt
     latest = _add_years(receipt, years)
-    return [
-        (
-            f"liabilities.{i}.limitation_date",
-            f"{_date_label(facts.kind)} {limit} is more than {years} years after the receipt "
-            f"date {receipt} (at most {latest})",
-            {
-                "limitation_date": limit.isoformat(),
-                "receipt_date": receipt.isoformat(),
-                "latest": latest.isoformat(),
-            },
-        )
-        for i, limit in facts.limits
-        if limit > latest
-    ]
+    found: list[Breach] = []
+    for i, limit in facts.limits:
+        if limit > latest:
+            found.append(
+                (
+                    f"liabilities.{i}.limitation_date",
+                    f"{_date_label(facts.kind)} {limit} is more than {years} years after the "
+                    f"receipt date {receipt} (at most {latest})",
+                    {
+                        "limitation_date": limit.isoformat(),
+                        "receipt_date": receipt.isoformat(),
+                        "latest": latest.isoformat(),
+                    },
+                )
+            )
+    return found
 
 
 def _r_2_3(claim: CanonicalClaim, facts: Facts, p: Mapping[str, Any]) -> Sequence[Breach]:
@@ -265,20 +277,22 @@ def _r_2_3(claim: CanonicalClaim, facts: Facts, p: Mapping[str, Any]) -> Sequenc
     if base is None or not facts.ordinary:
         return _NONE
     latest = _add_years(base, years)
-    return [
-        (
-            f"liabilities.{i}.limitation_date",
-            f"{_date_label(facts.kind)} {limit} is more than {years} years after the "
-            f"{_label(field)} {base} (at most {latest})",
-            {
-                "limitation_date": limit.isoformat(),
-                field: base.isoformat(),
-                "latest": latest.isoformat(),
-            },
-        )
-        for i, limit in facts.ordinary
-        if limit > latest
-    ]
+    found: list[Breach] = []
+    for i, limit in facts.ordinary:
+        if limit > latest:
+            found.append(
+                (
+                    f"liabilities.{i}.limitation_date",
+                    f"{_date_label(facts.kind)} {limit} is more than {years} years after the "
+                    f"{_label(field)} {base} (at most {latest})",
+                    {
+                        "limitation_date": limit.isoformat(),
+                        field: base.isoformat(),
+                        "latest": latest.isoformat(),
+                    },
+                )
+            )
+    return found
 
 
 def _r_2_3a(claim: CanonicalClaim, facts: Facts, p: Mapping[str, Any]) -> Sequence[Breach]:
@@ -288,34 +302,38 @@ def _r_2_3a(claim: CanonicalClaim, facts: Facts, p: Mapping[str, Any]) -> Sequen
     if base is None or not facts.ordinary:
         return _NONE
     earliest = _add_years(base, years)
-    return [
-        (
-            f"liabilities.{i}.limitation_date",
-            f"{_date_label(facts.kind)} {limit} is less than {years} years after the "
-            f"{_label(field)} {base} (at least {earliest})",
-            {
-                "limitation_date": limit.isoformat(),
-                field: base.isoformat(),
-                "earliest": earliest.isoformat(),
-            },
-        )
-        for i, limit in facts.ordinary
-        if limit < earliest
-    ]
+    found: list[Breach] = []
+    for i, limit in facts.ordinary:
+        if limit < earliest:
+            found.append(
+                (
+                    f"liabilities.{i}.limitation_date",
+                    f"{_date_label(facts.kind)} {limit} is less than {years} years after the "
+                    f"{_label(field)} {base} (at least {earliest})",
+                    {
+                        "limitation_date": limit.isoformat(),
+                        field: base.isoformat(),
+                        "earliest": earliest.isoformat(),
+                    },
+                )
+            )
+    return found
 
 
 def _r_3_1(claim: CanonicalClaim, facts: Facts, p: Mapping[str, Any]) -> Sequence[Breach]:
     """The limitation date is on or after the receipt date: the claim is not time-barred."""
     receipt = facts.receipt
-    return [
-        (
-            f"liabilities.{i}.limitation_date",
-            f"{_date_label(facts.kind)} {limit} is before the receipt date {receipt}",
-            {"limitation_date": limit.isoformat(), "receipt_date": receipt.isoformat()},
-        )
-        for i, limit in facts.limits
-        if limit < receipt
-    ]
+    found: list[Breach] = []
+    for i, limit in facts.limits:
+        if limit < receipt:
+            found.append(
+                (
+                    f"liabilities.{i}.limitation_date",
+                    f"{_date_label(facts.kind)} {limit} is before the receipt date {receipt}",
+                    {"limitation_date": limit.isoformat(), "receipt_date": receipt.isoformat()},
+                )
+            )
+    return found
 
 
 # ---------------------------------------------------------------------------------------------
@@ -708,16 +726,30 @@ def _ready(rule: str, params: Mapping[str, Any]) -> dict[str, Any]:
 # judgment or settlement; a plain claim (`Facts.plain`) skips them.
 _COURT_RULES = frozenset({"R_2_1", "R_2_1a", "R_2_1b", "R_7_12", "R_7_12a"})
 
+# Rules that break exactly when a date field is None. R_7_11 is not one: it also refuses a
+# blank description.
+_PRESENCE_RULES = {rule: field for rule, field in REQUIRED_FIELDS.items() if rule != "R_7_11"}
+
 _Step = tuple[str, Consequence, Check, Mapping[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
-    """A type's rules as (id, consequence, check, ready parameters), for any claim (`full`)
-    and for a plain claim (`plain`), worked out once per type."""
+    """A type's rules as (id, consequence, check, ready parameters), worked out once per type.
 
-    full: tuple[_Step, ...]
-    plain: tuple[_Step, ...]
+    `steps[plain][complete]` leaves out the rules that cannot break for a claim that is plain
+    (`Facts.plain`: `_COURT_RULES`) or complete (every date its `_PRESENCE_RULES` ask for is
+    there, which `present` reads in one C call); an ordinary claim runs about 16 of 26 rules.
+    """
+
+    steps: tuple[tuple[tuple[_Step, ...], tuple[_Step, ...]], ...]
+    present: Callable[[CanonicalClaim], tuple[Any, ...]]
+
+
+def _reader(fields: Sequence[str]) -> Callable[[CanonicalClaim], tuple[Any, ...]]:
+    if len(fields) > 1:
+        return attrgetter(*fields)  # a tuple of the values
+    return lambda claim: tuple(getattr(claim, field) for field in fields)
 
 
 # Keyed by the type object's id; the type is kept beside its plan, so that no other type can
@@ -733,7 +765,17 @@ def _plan(kind: FordringType) -> _Plan:
         (spec.id, spec.consequence, RULES[spec.id], _ready(spec.id, _params(spec)))
         for spec in kind.rules
     )
-    plan = _Plan(full, tuple(step for step in full if step[0] not in _COURT_RULES))
+
+    def without(skipped: Set[str]) -> tuple[_Step, ...]:
+        return tuple(step for step in full if step[0] not in skipped)
+
+    plan = _Plan(
+        steps=(
+            (full, without(_PRESENCE_RULES.keys())),
+            (without(_COURT_RULES), without(_COURT_RULES | _PRESENCE_RULES.keys())),
+        ),
+        present=_reader([_PRESENCE_RULES[step[0]] for step in full if step[0] in _PRESENCE_RULES]),
+    )
     if len(_PLANS) >= 4096:  # a catalogue has dozens of types; tests may make thousands
         _PLANS.clear()
     _PLANS[id(kind)] = (kind, plan)
@@ -750,8 +792,9 @@ def evaluate(
     """
     plan = _plan(kind)
     shared = facts(claim, kind, receipt_date)
+    complete = None not in plan.present(claim)
     results: list[RuleResult] = []
-    for rule, consequence, check, params in plan.plain if shared.plain else plan.full:
+    for rule, consequence, check, params in plan.steps[shared.plain][complete]:
         breaches = check(claim, shared, params)
         if breaches:
             for field, message, values in breaches:
