@@ -147,7 +147,9 @@ def derive_limitation_date(
     """Compute a liability's limitation (or lapse) date from the type's regime, if possible.
 
     A judgment or settlement gives `judgment_years` from its date; otherwise `years` from the
-    regime's starting date field (due date, period end, ...). None when that date is unknown.
+    regime's starting date field (due date, period end, ...). None when that date is unknown,
+    or when the limitation date would fall past what a date can hold (year 9999: the claim's
+    dates are out of range, which its validation reports).
     """
     founded = judgment_date or settlement_date
     if founded is not None:
@@ -156,7 +158,9 @@ def derive_limitation_date(
     return _add_years(start, kind.regime.years) if start is not None else None
 
 
-def _add_years(day: dt.date, years: int) -> dt.date:
+def _add_years(day: dt.date, years: int) -> dt.date | None:
+    if day.year + years > dt.MAXYEAR:
+        return None
     try:
         return day.replace(year=day.year + years)
     except ValueError:  # 29 February in a year without one

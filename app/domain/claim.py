@@ -97,17 +97,33 @@ def _money(value: Any) -> Decimal:
     return amount.quantize(_CENT)
 
 
+# The dates a claim may hold. Far wider than any real claim's, and narrow enough that the
+# years and months the rules add to them stay within what a date can hold (year 9999): a
+# judgment dated 9999-12-31 used to end in an overflow, not in a problem.
+EARLIEST_DATE = dt.date(1900, 1, 1)
+LATEST_DATE = dt.date(2199, 12, 31)
+
+
 def _iso_date(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         raise PydanticCustomError("date.invalid", "a date (YYYY-MM-DD) is expected, not a time")
     if isinstance(value, dt.date):
-        return value
+        return _in_range(value)
     if isinstance(value, str):
         try:
-            return dt.date.fromisoformat(value.strip())
+            day = dt.date.fromisoformat(value.strip())
         except ValueError as exc:
             raise PydanticCustomError("date.invalid", "not a valid date (YYYY-MM-DD)") from exc
+        return _in_range(day)
     raise PydanticCustomError("date.invalid", "not a valid date (YYYY-MM-DD)")
+
+
+def _in_range(day: dt.date) -> dt.date:
+    if EARLIEST_DATE <= day <= LATEST_DATE:
+        return day
+    raise PydanticCustomError(
+        "date.out_of_range", f"dates must lie between {EARLIEST_DATE} and {LATEST_DATE}"
+    )
 
 
 def _no_personal_data(value: str | None) -> str | None:
@@ -566,6 +582,13 @@ def _built(cls: type[_M], values: dict[str, Any], fields_set: set[str]) -> _M:
     return model
 
 
+def _plain_date(value: Any) -> dt.date:
+    day: dt.date = value if type(value) is dt.date else dt.date.fromisoformat(value)
+    if not EARLIEST_DATE <= day <= LATEST_DATE:  # a date.fromisoformat error: not plain either
+        raise _NotPlain
+    return day
+
+
 def _plain_liability(item: Any, texts: list[str]) -> Liability:
     if type(item) is not dict:
         raise _NotPlain
@@ -587,8 +610,8 @@ def _plain_liability(item: Any, texts: list[str]) -> Liability:
         texts.append(name)
     for key in ("limitation_date", "judgment_date", "settlement_date"):
         day = values[key]
-        if day is not None and type(day) is not dt.date:
-            values[key] = dt.date.fromisoformat(day)  # any error: not plain
+        if day is not None:
+            values[key] = _plain_date(day)
     if values["limitation_date"] is _ABSENT or values["limitation_date"] is None:
         raise _NotPlain
     if values["judgment_date"] is not None and values["settlement_date"] is not None:
@@ -676,8 +699,8 @@ def _plain_claim(fields: Mapping[str, Any]) -> CanonicalClaim:
         raise _NotPlain
     for name in _DATE_NAMES:
         day = values[name]
-        if day is not None and type(day) is not dt.date:
-            values[name] = dt.date.fromisoformat(day)  # any error: not plain
+        if day is not None:
+            values[name] = _plain_date(day)
     start, end = values["period_start_date"], values["period_end_date"]
     if start is not None and end is not None and start > end:
         raise _NotPlain

@@ -247,3 +247,21 @@ class TestInterestOnAnInvalidMainClaim:
         problem = response.json()["claims"][1]["problems"][0]
         assert problem["code"] == "related.main_claim_rejected"
         assert "invalid" in problem["message"]
+
+
+def test_a_date_in_year_9999_is_a_problem_of_its_claim_not_a_500(client: TestClient) -> None:
+    # An SRB of 9999-12-31 once passed validation and then overflowed in readiness (the day
+    # after it); a judgment in 9999 overflowed deriving its limitation date.
+    body = samples.message(2, message_id="FAR-DATES").replace(
+        b"<SRBDato>2025-02-24</SRBDato>", b"<SRBDato>9999-12-31</SRBDato>", 1
+    )
+    assert b"9999-12-31" in body
+
+    response = post_oir(client, body)
+
+    assert response.status_code == 202, response.text
+    results = response.json()["claims"]
+    assert [r["result"] for r in results] == ["accepted", "rejected"]
+    assert [(p["code"], p["field"]) for p in results[1]["problems"]] == [
+        ("date.out_of_range", "srb_date")
+    ]

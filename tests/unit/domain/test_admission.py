@@ -121,3 +121,29 @@ def test_an_amount_sent_as_true_or_false_is_told_so() -> None:
     (problem,) = [p for p in problems if p.field == "principal"]
     assert problem.code == "amount.not_decimal"
     assert "true or false" in problem.message
+
+
+def test_a_judgment_dated_in_year_9999_is_a_problem_not_an_overflow() -> None:
+    # Ten years after it would be past what a date can hold; it used to raise (a 500).
+    judged = {"debtor_kind": "CPR", "debtor_id": "0101901234", "judgment_date": "9999-12-31"}
+
+    claim, problems = admit(candidate(liabilities=[judged]), CATALOGUE)
+
+    assert claim is None
+    assert [(p.code, p.field) for p in problems] == [
+        ("date.out_of_range", "liabilities.0.judgment_date")
+    ]
+    assert "1900-01-01 and 2199-12-31" in problems[0].message
+
+
+def test_dates_outside_1900_to_2199_are_out_of_range_wherever_they_are() -> None:
+    claim, problems = admit(
+        candidate(due_date="1899-12-31", srb_date="2200-01-01", period_end_date="2199-12-31"),
+        CATALOGUE,
+    )
+
+    assert claim is None
+    codes = {(p.code, p.field) for p in problems}
+    assert ("date.out_of_range", "due_date") in codes
+    assert ("date.out_of_range", "srb_date") in codes
+    assert not any(p.field == "period_end_date" for p in problems)  # the last day allowed
