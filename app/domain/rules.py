@@ -43,6 +43,7 @@ Breach = tuple[str, str, dict[str, str]]
 Check = Callable[[CanonicalClaim, "Facts", Mapping[str, Any]], Sequence[Breach]]
 
 _NONE: tuple[Breach, ...] = ()
+_ZERO = Decimal(0)  # amounts compare faster with a Decimal than with an int
 _CONSEQUENCES = frozenset({"reject", "hearing"})
 DATE_FIELDS = frozenset(
     {
@@ -60,6 +61,9 @@ DATE_FIELDS = frozenset(
 # helpers
 
 
+# Cached: a message's claims share a handful of due dates and periods, and a date is cheaper
+# to look up than to recompute in Python.
+@lru_cache(maxsize=4096)
 def _add_years(day: dt.date, years: int) -> dt.date:
     try:
         return day.replace(year=day.year + years)
@@ -70,6 +74,7 @@ def _add_years(day: dt.date, years: int) -> dt.date:
 _MONTH_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
+@lru_cache(maxsize=4096)
 def _add_months(day: dt.date, months: int) -> dt.date:
     years, month_index = divmod(day.month - 1 + months, 12)
     year, month = day.year + years, month_index + 1
@@ -342,7 +347,7 @@ def _r_3_1(claim: CanonicalClaim, facts: Facts, p: Mapping[str, Any]) -> Sequenc
 
 def _r_4_1(claim: CanonicalClaim, facts: Facts, p: Mapping[str, Any]) -> Sequence[Breach]:
     """The principal is above 0; with `allow_zero`, a 0-claim (principal and amount 0) passes."""
-    if claim.principal > 0 or (p["allow_zero"] and claim.amount == 0):
+    if claim.principal > _ZERO or (p["allow_zero"] and claim.amount == _ZERO):
         return _NONE
     return [
         (
@@ -369,7 +374,7 @@ def _r_4_2(claim: CanonicalClaim, facts: Facts, p: Mapping[str, Any]) -> Sequenc
 
 def _r_4_4(claim: CanonicalClaim, facts: Facts, p: Mapping[str, Any]) -> Sequence[Breach]:
     """The amount to collect is not negative."""
-    if claim.amount >= 0:
+    if claim.amount >= _ZERO:
         return _NONE
     return [("amount", f"amount {claim.amount} is negative", {"amount": str(claim.amount)})]
 
