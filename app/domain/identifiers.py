@@ -38,10 +38,8 @@ def normalise(value: str) -> str:
     return value.replace(" ", "").replace("-", "")
 
 
-@lru_cache(maxsize=65536, typed=True)
 def identifier_problem(kind: IdentifierKind, value: str) -> str | None:
     """Return why `value` is not a valid identifier of `kind`, or None when it is."""
-    # Cached: a message names the same debtors again and again (an account's claims).
     if not _DIGITS.fullmatch(value):
         return "must contain digits only"
     if kind is IdentifierKind.CPR:
@@ -53,14 +51,22 @@ def identifier_problem(kind: IdentifierKind, value: str) -> str | None:
     if kind in (IdentifierKind.CVR, IdentifierKind.SE):
         if len(value) != 8:
             return f"a {kind.value} number has 8 digits"
-        try:
-            stdnum_cvr.validate(value)
-        except StdnumError:
-            return "fails the modulus-11 check"
-        return None
+        return None if _passes_modulus_11(value) else "fails the modulus-11 check"
     if len(value) != 11:
         return "an AKR number has 11 digits"
     return None
+
+
+# Cached: a message names the same companies again and again. Only company numbers, which are
+# public: no CPR number is kept beyond the claim that holds it (`cpr_birth_date` caches the
+# date part alone).
+@lru_cache(maxsize=65536)
+def _passes_modulus_11(value: str) -> bool:
+    try:
+        stdnum_cvr.validate(value)
+    except StdnumError:
+        return False
+    return True
 
 
 def cpr_birth_date(value: str) -> dt.date | None:
