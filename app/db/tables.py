@@ -26,6 +26,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -99,6 +100,17 @@ class SourceMessage(Base):
     response: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
+def _when_set(column: str) -> dict[str, Any]:
+    """Index only the rows where `column` is set (a partial index, on both backends).
+
+    A new claim has no PSRM id, most have no main claim, and many no date to check again:
+    left out of these indexes, storing it updates three indexes fewer. Every query on such a
+    column asks for a value (`=`, `IN`, `<=`), which rules out NULL, so both backends use them.
+    """
+    where = text(f"{column} IS NOT NULL")
+    return {"sqlite_where": where, "postgresql_where": where}
+
+
 class Claim(Base):
     """One claim as kravbro holds it: its canonical data, its state and its problems."""
 
@@ -109,10 +121,10 @@ class Claim(Base):
         Index("ix_claim_source_received", "source", "received_at"),
         Index("ix_claim_received", "received_at"),
         Index("ix_claim_fordringstype", "fordringstype"),
-        Index("ix_claim_next_check", "state", "next_check_date"),
+        Index("ix_claim_next_check", "state", "next_check_date", **_when_set("next_check_date")),
         Index("ix_claim_limitation", "state", "limitation_date"),
-        Index("ix_claim_fordrings_id", "fordrings_id"),
-        Index("ix_claim_main_claim", "main_claim_id"),
+        Index("ix_claim_fordrings_id", "fordrings_id", **_when_set("fordrings_id")),
+        Index("ix_claim_main_claim", "main_claim_id", **_when_set("main_claim_id")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
