@@ -157,6 +157,9 @@ def any_of(column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
 class _AnyOf(ColumnElement[bool]):
     inherit_cache = False
     type = Boolean()
+    # A comparison, like IN: without this SQLite (no boolean type) gets `... = 1` appended,
+    # which hides the IN from its planner and scans instead of looking values up.
+    _is_implicitly_boolean = True
 
     def __init__(self, column: ColumnElement[Any], name: str) -> None:
         self.column = column
