@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import Connection, inspect
 
 from app.db import migrate
 from app.db.session import Database
@@ -45,6 +45,14 @@ def test_the_tables_and_the_migrations_describe_the_same_schema(empty_url: str) 
     command.check(migrate.config(empty_url))  # raises when a model change has no migration
 
 
+def _response_type(connection: Connection) -> str:
+    found: str = connection.exec_driver_sql(
+        "SELECT data_type FROM information_schema.columns "
+        "WHERE table_name = 'source_message' AND column_name = 'response'"
+    ).scalar_one()
+    return found
+
+
 def test_a_message_and_its_answer_are_stored_as_text_and_lz4_where_postgresql_has_it(
     postgres_server: str,
 ) -> None:
@@ -55,10 +63,7 @@ def test_a_message_and_its_answer_are_stored_as_text_and_lz4_where_postgresql_ha
         migrate.upgrade(url)
         db = Database(url, pool_size=1)
         with db.engine.connect() as connection:
-            kind = connection.exec_driver_sql(
-                "SELECT data_type FROM information_schema.columns "
-                "WHERE table_name = 'source_message' AND column_name = 'response'"
-            ).scalar_one()
+            kind = _response_type(connection)
             has_lz4 = (
                 "lz4"
                 in connection.exec_driver_sql(
@@ -80,10 +85,7 @@ def test_a_message_and_its_answer_are_stored_as_text_and_lz4_where_postgresql_ha
         migrate.downgrade(url, "5b0e1d7c2a91")
         db = Database(url, pool_size=1)
         with db.engine.connect() as connection:
-            kind = connection.exec_driver_sql(
-                "SELECT data_type FROM information_schema.columns "
-                "WHERE table_name = 'source_message' AND column_name = 'response'"
-            ).scalar_one()
+            kind = _response_type(connection)
         db.dispose()
         assert kind == "jsonb"
     finally:
