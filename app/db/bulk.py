@@ -114,11 +114,15 @@ def fetch_all(
     plans = [_compiled(connection.dialect, query) for query, _ in queries]
     driver = connection.connection.driver_connection
     if connection.dialect.name != "postgresql":
+        import sqlite3
+
         fetched = []
         for plan, (_, params) in zip(plans, queries, strict=True):
             cursor = driver.cursor()  # type: ignore[union-attr]
             try:
                 fetched.append(cursor.execute(plan.sql, plan.parameters(params)).fetchall())
+            except sqlite3.Error as error:  # raised as SQLAlchemy's, without the values
+                raise exc.DBAPIError.instance(plan.sql, None, error, sqlite3.Error) from error
             finally:
                 cursor.close()
     else:

@@ -16,8 +16,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import bindparam, func, insert, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Column, MetaData, String, Table, bindparam, func, insert, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app.db import bulk, migrate
 from app.db.bulk import BulkInsert
@@ -265,3 +265,14 @@ def test_any_of_looks_values_up_in_the_index_on_sqlite(tmp_path: Path) -> None:
     # Both columns of the unique index: each value looked up, not every claim of the source.
     assert "(source=? AND source_reference=?)" in steps
     assert "SCAN claim" not in steps
+
+
+def test_a_failing_look_up_is_sqlalchemys_error_and_shows_no_values(database: Database) -> None:
+    missing = Table("no_such_table", MetaData(), Column("debtor_id", String(10)))
+    query = select(missing.c.debtor_id).where(missing.c.debtor_id == bindparam("cpr"))
+
+    with pytest.raises(DBAPIError) as caught, database.transaction() as session:
+        bulk.fetch_all(session.connection(), [(query, {"cpr": "0101901234"})])
+
+    assert "no_such_table" in str(caught.value)
+    assert "0101901234" not in str(caught.value)
