@@ -68,14 +68,22 @@ def pipeline(connection: Connection) -> Iterator[None]:
     if connection.dialect.name != "postgresql":
         yield
         return
-    import psycopg
-
     driver = connection.connection.driver_connection
+    with (
+        _as_sqlalchemy_errors(connection, "(pipeline)"),
+        driver.pipeline(),  # type: ignore[union-attr]
+    ):
+        yield
+
+
+@contextlib.contextmanager
+def _as_sqlalchemy_errors(connection: Connection, statement: str) -> Iterator[None]:
+    """Raise a driver's error as SQLAlchemy's (an `IntegrityError` stays one), no values shown."""
+    error_class = connection.dialect.loaded_dbapi.Error
     try:
-        with driver.pipeline():  # type: ignore[union-attr]
-            yield
-    except psycopg.Error as error:
-        raise exc.DBAPIError.instance("(pipeline)", None, error, psycopg.Error) from error
+        yield
+    except error_class as error:
+        raise exc.DBAPIError.instance(statement, None, error, error_class) from error
 
 
 class _Compiled(NamedTuple):
@@ -113,34 +121,18 @@ def fetch_all(
     """
     plans = [_compiled(connection.dialect, query) for query, _ in queries]
     driver = connection.connection.driver_connection
-    if connection.dialect.name != "postgresql":
-        import sqlite3
-
-        fetched = []
+    cursors = []
+    # On SQLite `pipeline` does nothing, and each statement runs as it is sent.
+    with pipeline(connection), _as_sqlalchemy_errors(connection, "(look-ups)"):
         for plan, (_, params) in zip(plans, queries, strict=True):
             cursor = driver.cursor()  # type: ignore[union-attr]
-            try:
-                fetched.append(cursor.execute(plan.sql, plan.parameters(params)).fetchall())
-            except sqlite3.Error as error:  # raised as SQLAlchemy's, without the values
-                raise exc.DBAPIError.instance(plan.sql, None, error, sqlite3.Error) from error
-            finally:
-                cursor.close()
-    else:
-        import psycopg
-
-        try:
-            with driver.pipeline():  # type: ignore[union-attr]
-                cursors = []
-                for plan, (_, params) in zip(plans, queries, strict=True):
-                    cursor = driver.cursor()  # type: ignore[union-attr]
-                    cursor.execute(plan.sql, plan.parameters(params))
-                    cursors.append(cursor)
-            fetched = []
-            for cursor in cursors:
-                with cursor:
-                    fetched.append(cursor.fetchall())
-        except psycopg.Error as error:
-            raise exc.DBAPIError.instance("(pipeline)", None, error, psycopg.Error) from error
+            cursor.execute(plan.sql, plan.parameters(params))
+            cursors.append(cursor)
+    fetched = []
+    with _as_sqlalchemy_errors(connection, "(look-ups)"):
+        for cursor in cursors:
+            fetched.append(cursor.fetchall())
+            cursor.close()
     return [
         [plan.row(*_processed(row, plan.processors)) for row in rows]
         for plan, rows in zip(plans, fetched, strict=True)
@@ -317,23 +309,20 @@ def _converted(
 
 
 def _executemany(connection: Connection, statement: str, values: list[tuple[Any, ...]]) -> None:
-    import psycopg
-
     driver = connection.connection.driver_connection
-    try:
-        with driver.cursor() as cursor:  # type: ignore[union-attr]
-            cursor.executemany(statement, values)
-    except psycopg.Error as error:
-        raise exc.DBAPIError.instance(statement, None, error, psycopg.Error) from error
+    with (
+        _as_sqlalchemy_errors(connection, statement),
+        driver.cursor() as cursor,  # type: ignore[union-attr]
+    ):
+        cursor.executemany(statement, values)
 
 
 def _copy(connection: Connection, statement: str, values: list[tuple[Any, ...]]) -> None:
-    import psycopg
-
     driver = connection.connection.driver_connection
-    try:
-        with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
-            for row in values:
-                copy.write_row(row)
-    except psycopg.Error as error:
-        raise exc.DBAPIError.instance(statement, None, error, psycopg.Error) from error
+    with (
+        _as_sqlalchemy_errors(connection, statement),
+        driver.cursor() as cursor,  # type: ignore[union-attr]
+        cursor.copy(statement) as copy,
+    ):
+        for row in values:
+            copy.write_row(row)

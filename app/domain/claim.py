@@ -560,9 +560,10 @@ _TEXTS = (
     ("description", DESCRIPTION_MAX),
     ("legal_basis", 200),
 )
+# Stricter than the model's patterns where those differ: its `\d` takes any Unicode digit
+# (the plain path leaves such an id to the model), and its reference length is a field limit.
 _PLAIN_CLAIMANT_REFERENCE = re.compile(r"[A-Za-z0-9ÆØÅæøå._:/\-]{1,36}")
 _PLAIN_CLAIMANT_ID = re.compile(r"[0-9]{4}")
-_PLAIN_TYPE_CODE = re.compile(r"[A-ZÆØÅ0-9]{7}")
 _set = object.__setattr__
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -685,7 +686,7 @@ def _plain_claim(fields: Mapping[str, Any]) -> CanonicalClaim:
         or type(claimant_id) is not str
         or not _PLAIN_CLAIMANT_ID.fullmatch(claimant_id)
         or type(fordringstype) is not str
-        or not _PLAIN_TYPE_CODE.fullmatch(fordringstype)
+        or not TYPE_CODE.fullmatch(fordringstype)
     ):
         raise _NotPlain
     description = values["description"]

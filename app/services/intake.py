@@ -26,13 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import (
-    Connection,
-    Table,
-    bindparam,
-    select,
-    update,
-)
+from sqlalchemy import Connection, Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from adapters import registry
@@ -289,20 +283,22 @@ def store(
     # Everything intake reads, in one go (one round trip on PostgreSQL).
     previous_queries = _look_ups(_PREVIOUS, batch, lambda p: [p.message_id])
     existing_queries = _look_ups(_EXISTING, batch, _references)
-    found = fetch_all(
-        connection,
-        [*previous_queries, *existing_queries, *readiness.context_queries(claimant_id)],
+    found = iter(
+        fetch_all(
+            connection,
+            [*previous_queries, *existing_queries, *readiness.context_queries(claimant_id)],
+        )
     )
     previous = {
-        (query[1]["source"], row.message_id): row
-        for query, rows in zip(previous_queries, found, strict=False)
-        for row in rows
+        (params["source"], row.message_id): row
+        for _, params in previous_queries
+        for row in next(found)
     }
-    existing: dict[str, dict[str, _Stored]] = {}
-    for query, rows in zip(existing_queries, found[len(previous_queries) :], strict=False):
-        stored = existing.setdefault(query[1]["source"], {})
-        stored.update({row.source_reference: _Stored(*row) for row in rows})
-    context = readiness.context_from(found[len(previous_queries) + len(existing_queries) :])
+    existing = {
+        params["source"]: {row.source_reference: _Stored(*row) for row in next(found)}
+        for _, params in existing_queries
+    }
+    context = readiness.context_from(list(found))
     writes = _Writes()
     results: list[Outcome | AppError] = []
     for prepared in batch:
