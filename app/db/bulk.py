@@ -58,12 +58,17 @@ _Plan = tuple[str, tuple[str, ...], list[_Processor]]
 
 
 @contextlib.contextmanager
-def pipeline(connection: Connection) -> Iterator[None]:
+def pipeline(connection: Connection, *, commit: bool = False) -> Iterator[None]:
     """Send what the block writes through `BulkInsert` without waiting for each answer.
 
     On PostgreSQL the statements go in one round trip when the block ends, and an error of
     any of them is raised there (as SQLAlchemy's). Only driver-level statements may run in the
     block: `BulkInsert` inserts that `BulkInsert.pipelines` allows, and `fetch_all`.
+
+    With `commit`, a block that ends without an error also commits the transaction, in the
+    same round trip on PostgreSQL: the transaction's work must be done by then, and the
+    caller's own commit that follows finds nothing left to do. On SQLite it does nothing (the
+    caller's commit commits).
     """
     if connection.dialect.name != "postgresql":
         yield
@@ -74,16 +79,33 @@ def pipeline(connection: Connection) -> Iterator[None]:
         driver.pipeline(),  # type: ignore[union-attr]
     ):
         yield
+        if commit:
+            # Queued behind the statements as one more, so that it goes with them when the
+            # block ends (`driver.commit()` would sync the pipeline here, and its end once
+            # more: a round trip for nothing). An error of any statement before it stops it:
+            # PostgreSQL skips the rest of the pipeline.
+            driver.execute("COMMIT")  # type: ignore[union-attr]
 
 
 @contextlib.contextmanager
 def _as_sqlalchemy_errors(connection: Connection, statement: str) -> Iterator[None]:
-    """Raise a driver's error as SQLAlchemy's (an `IntegrityError` stays one), no values shown."""
-    error_class = connection.dialect.loaded_dbapi.Error
+    """Raise a driver's error as SQLAlchemy's (an `IntegrityError` stays one), no values shown.
+
+    A lost connection is invalidated, as SQLAlchemy does for its own statements, and the error
+    says so (`connection_invalidated`): the pool replaces the connection, and a caller may try
+    again.
+    """
+    dialect = connection.dialect
+    error_class = dialect.loaded_dbapi.Error
     try:
         yield
     except error_class as error:
-        raise exc.DBAPIError.instance(statement, None, error, error_class) from error
+        lost = dialect.is_disconnect(error, connection.connection.dbapi_connection, None)
+        if lost:
+            connection.invalidate(error)
+        raise exc.DBAPIError.instance(
+            statement, None, error, error_class, connection_invalidated=lost
+        ) from error
 
 
 class _Compiled(NamedTuple):

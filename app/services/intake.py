@@ -271,13 +271,22 @@ def receive(
 
 
 def store(
-    session: Session, batch: Sequence[Prepared], *, catalogue: Catalogue, claimant_id: str
+    session: Session,
+    batch: Sequence[Prepared],
+    *,
+    catalogue: Catalogue,
+    claimant_id: str,
+    commit: bool = False,
 ) -> list[Outcome | AppError]:
     """Decide and store prepared messages in the session's transaction; one result each.
 
     The messages' keys (`Prepared.keys`) must be disjoint, so each is decided against the
     stored state exactly as if it came alone. A message refused whole gets its error as its
     result (`Conflict`, `InvalidRequest`) and nothing of it is written; the others are.
+
+    With `commit`, the writes end the transaction: on PostgreSQL its COMMIT goes in the same
+    round trip as the last inserts (`bulk.pipeline`), so the caller must commit right after,
+    with nothing in between.
     """
     connection = session.connection()
     # Everything intake reads, in one go (one round trip on PostgreSQL).
@@ -317,7 +326,7 @@ def store(
         body["claims"] = [_result(item) for item in prepared.items]
         writes.add(prepared, body)
         results.append(Outcome(status_code=202, body=body))
-    writes.execute(session, connection)
+    writes.execute(session, connection, commit=commit)
     return results
 
 
@@ -752,8 +761,8 @@ class _Writes:
                     }
                 )
 
-    def execute(self, session: Session, connection: Connection) -> None:
-        """Write everything gathered, in an order the foreign keys accept."""
+    def execute(self, session: Session, connection: Connection, *, commit: bool) -> None:
+        """Write everything gathered, in an order the foreign keys accept (see `store`)."""
         if not self.messages:
             return
         if self.transfer_rows:
@@ -771,7 +780,9 @@ class _Writes:
         ]
         # Small writes go in one round trip on PostgreSQL; big ones by COPY, each on its own.
         together = all(BulkInsert.pipelines(connection, len(rows)) for _, rows in inserts)
-        with pipeline(connection) if together else contextlib.nullcontext():
+        # Corrections are written after the inserts, by SQLAlchemy: then the commit waits.
+        last = commit and not self.corrections
+        with pipeline(connection, commit=last) if together else contextlib.nullcontext():
             for table, rows in inserts:
                 table.execute(connection, rows)
         # Corrected claims are rows that exist already: their events and transfers do not

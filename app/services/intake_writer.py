@@ -116,12 +116,13 @@ class IntakeWriter:
 
     def _write_round(self, jobs: Sequence[_Job]) -> None:
         try:
-            with self._db.transaction() as session:
+            with self._db.writer_transaction() as session:
                 results = intake.store(
                     session,
                     [prepared for prepared, _ in jobs],
                     catalogue=self._catalogue,
                     claimant_id=self._claimant_id,
+                    commit=True,
                 )
         except Exception as exc:  # the shared transaction failed; nothing of it is stored
             if len(jobs) > 1:
@@ -150,9 +151,13 @@ class IntakeWriter:
                     now=prepared.now,
                     today=prepared.today,
                 )
-                with self._db.transaction() as session:
+                with self._db.writer_transaction() as session:
                     (result,) = intake.store(
-                        session, [fresh], catalogue=self._catalogue, claimant_id=self._claimant_id
+                        session,
+                        [fresh],
+                        catalogue=self._catalogue,
+                        claimant_id=self._claimant_id,
+                        commit=True,
                     )
             except IntegrityError as exc:
                 # Another process stored the same message or claim first; the next attempt

@@ -12,9 +12,10 @@ from concurrent.futures import Future
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from adapters.ky import samples as ky_samples
+from app.db import migrate
 from app.db.session import Database
 from app.db.tables import Claim, SourceMessage
 from app.domain import catalogue as catalogue_module
@@ -24,6 +25,7 @@ from app.errors import Conflict, InvalidRequest
 from app.services import intake
 from app.services.intake_writer import IntakeWriter
 from app.settings import ROOT
+from tests.conftest import create_postgres_database, drop_postgres_database
 
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 CLAIMANT = "1234"
@@ -190,10 +192,10 @@ def test_a_batch_that_loses_a_race_is_stored_message_by_message(
 ) -> None:
     """Another process stores one of the batch's messages between look-up and insert."""
     raced, bystander = ky("W-RACED-ABC", claims=2), ky("W-BYSTANDER-ABC")
-    interfered = []
+    interfered: list[bool] = []
     write = intake._Writes.execute
 
-    def store_it_first(writes: Any, session: Any, connection: Any) -> None:
+    def store_it_first(writes: Any, session: Any, connection: Any, **options: Any) -> None:
         # The batch has looked up what is stored and decided; now, before it writes, the
         # raced message is stored by a separate connection and transaction ("another
         # process"), committed first.
@@ -211,7 +213,7 @@ def test_a_batch_that_loses_a_race_is_stored_message_by_message(
                     now=NOW,
                     today=NOW.date(),
                 )
-        write(writes, session, connection)
+        write(writes, session, connection, **options)
 
     monkeypatch.setattr(intake._Writes, "execute", store_it_first)
     first, second = (outcome_or_error(f) for f in submit_all(writer, catalogue, [raced, bystander]))
@@ -229,3 +231,40 @@ def test_a_batch_that_loses_a_race_is_stored_message_by_message(
         rows = session.execute(select(SourceMessage.message_id, SourceMessage.principal))
         principals = {row.message_id: row.principal for row in rows}
     assert principals == {"W-RACED-ABC": "another process", "W-BYSTANDER-ABC": "test"}
+
+
+def test_a_lost_database_connection_costs_no_message(
+    postgres_server: str, catalogue: Catalogue
+) -> None:
+    """PostgreSQL: the writer's connection dies between messages; the next is stored anyway.
+
+    The writer does not ping its connection before each transaction, so it first learns of the
+    loss from a failing statement, and must then store the message on a new connection.
+    """
+    url = create_postgres_database(postgres_server)
+    try:
+        migrate.upgrade(url)
+        database = Database(url, pool_size=2)
+        writer = IntakeWriter(database, catalogue=catalogue, claimant_id=CLAIMANT)
+        try:
+            (before,) = (outcome_or_error(f) for f in submit_all(writer, catalogue, [ky("L-1")]))
+            with database.writer_transaction() as session:
+                driver = session.connection().connection.driver_connection
+                backend = driver.info.backend_pid  # type: ignore[union-attr]
+            with database.transaction() as session:
+                session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+
+            (after,) = (outcome_or_error(f) for f in submit_all(writer, catalogue, [ky("L-2")]))
+        finally:
+            writer.close()
+            database.dispose()
+        assert isinstance(before, intake.Outcome)
+        assert isinstance(after, intake.Outcome), after
+        assert after.status_code == 202
+        stored = Database(url)
+        try:
+            assert count(stored, SourceMessage.id) == 2
+        finally:
+            stored.dispose()
+    finally:
+        drop_postgres_database(postgres_server, url)
