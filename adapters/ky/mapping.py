@@ -40,6 +40,20 @@ _AMOUNT = re.compile(r"\d{1,8}(\.\d{1,2})?")
 _CPR = re.compile(r"\d{6}-?\d{4}")
 _REFERENCE = re.compile(r"[A-Za-z0-9ÆØÅæøå._:/\-]+")
 _AMOUNT_TEXT = 'an amount sent as text must be digits with at most two decimals, e.g. "1234.50"'
+# Dates already seen written as YYYY-MM-DD: a message repeats the same few hundred dates, and
+# a set look-up costs a tenth of the pattern. Bounded, as the senders choose what is in it.
+_DATES: set[str] = set()
+_DATES_MAX = 4096
+
+
+def _is_date(value: str) -> bool:
+    """Tell whether `value` is written YYYY-MM-DD (any decimal digits, as `\\d` reads them)."""
+    if _DATE.fullmatch(value) is None:
+        return False
+    if len(_DATES) < _DATES_MAX:
+        _DATES.add(value)
+    return True
+
 
 # How a member's value is taken. Its JSON type is checked here for all (a wrong type is
 # field.wrong_type, an empty string field.empty); then a date's and an amount's written form is
@@ -50,15 +64,21 @@ DATE, AMOUNT, NUMBER, TEXT, BOOL, SPECIAL = "date", "amount", "number", "text", 
 
 @dataclass(frozen=True, slots=True)
 class Shape:
-    """The members of one kind of object in the contract: wire name -> (canonical field, how)."""
+    """The members of one kind of object in the contract: wire name -> (canonical field, how).
+
+    `specs` holds each member as mapping reads it: canonical field, how, the step its pointer
+    ends in (`/dueDate`, so a claim joins two strings where it would format three) and
+    whether it is required.
+    """
 
     members: Mapping[str, tuple[str, str]]
     required: tuple[str, ...]
-    required_set: frozenset[str]
+    specs: Mapping[str, tuple[str, str, str, bool]]
 
 
 def _shape(members: Mapping[str, tuple[str, str]], required: tuple[str, ...]) -> Shape:
-    return Shape(members, required, frozenset(required))
+    specs = {key: (name, how, f"/{key}", key in required) for key, (name, how) in members.items()}
+    return Shape(members, required, specs)
 
 
 CLAIM = _shape(
@@ -174,45 +194,75 @@ class _Draft:
         )
 
 
-def _check_members(
-    draft: _Draft, obj: Mapping[str, Any], pointer: str, shape: Shape, prefix: str = ""
-) -> None:
-    keys = obj.keys()
-    # The common case, every member known and every required one present, is two set tests.
-    if (
-        keys <= shape.members.keys()
-        and keys >= shape.required_set
-        and None not in map(obj.get, shape.required)
-    ):
-        return
-    for key in keys:
+def _member_problems(
+    obj: Mapping[str, Any], pointer: str, shape: Shape, prefix: str
+) -> list[Problem]:
+    """Return the problems of the unknown members of `obj`, then those of its missing ones."""
+    found = []
+    for key in obj:
         if key not in shape.members:
-            found = unknown_member(pointer, key)
-            draft.problem(found.code, found.message, found.source_path or pointer, None)
+            unknown = unknown_member(pointer, key)
+            found.append(
+                Problem(
+                    code=unknown.code,
+                    message=unknown.message,
+                    source_path=unknown.source_path or pointer,
+                )
+            )
     for key in shape.required:
         if obj.get(key) is None:
-            name = shape.members[key][0]
-            draft.problem("field.missing", f"{key} is required", f"{pointer}/{key}", prefix + name)
+            name = prefix + shape.members[key][0]
+            found.append(
+                Problem(
+                    code="field.missing",
+                    message=f"{key} is required",
+                    field=name or None,
+                    source_path=f"{pointer}/{key}",
+                )
+            )
+    return found
 
 
-def _take_members(
+def _members(
     draft: _Draft,
     obj: Mapping[str, Any],
     pointer: str,
     shape: Shape,
     target: dict[str, Any],
     prefix: str = "",
+    *,
+    at: int | None = None,
+    check: bool = True,
 ) -> None:
-    """Take every member that is not special into `target`, checking what the contract says."""
+    """Check the members of `obj` against `shape`, and take every one that is not special.
+
+    What the contract says of each taken member is checked here. Unknown and missing members
+    are reported before the problems of the members taken (at index `at` of the draft's
+    problems when given, so a caller's own checks of special members can come between).
+    """
+    problems = draft.problems
+    if at is None:
+        at = len(problems)
     paths = draft.paths
-    members = shape.members
-    is_date = _DATE.fullmatch
+    specs = shape.specs
+    dates = _DATES
+    known = True
+    required = 0
+    # One pass does the check and the take: in the common case, every member is known and
+    # every required one is present, which the counts tell without a second look.
     for key, value in obj.items():
-        spec = members.get(key)
-        if spec is None or value is None or spec[1] is SPECIAL:
+        spec = specs.get(key)
+        if spec is None:
+            known = False
             continue
-        name, how = spec
-        where = f"{pointer}/{key}"
+        if value is None:
+            continue
+        name, how, step, is_required = spec
+        if is_required:
+            required += 1
+        if how is SPECIAL:
+            continue
+        where = pointer + step
         located = prefix + name if prefix else name
         paths[located] = where
         if how is BOOL:
@@ -222,10 +272,9 @@ def _take_members(
                 draft.problem("field.wrong_type", "must be true or false", where, located)
         elif type(value) is str:
             if not value:
-                required = key in shape.required_set
-                message = must_not_be_empty(key, required=required)
+                message = must_not_be_empty(key, required=is_required)
                 draft.problem("field.empty", message, where, located)
-            elif how is DATE and not is_date(value):
+            elif how is DATE and value not in dates and not _is_date(value):
                 message = "must be a date written YYYY-MM-DD"
                 draft.problem("date.invalid", message, where, located, value=value)
             else:
@@ -238,6 +287,8 @@ def _take_members(
         else:
             expected = STRING_EXPECTED if how is TEXT or how is DATE else NUMBER_EXPECTED
             draft.problem("field.wrong_type", expected, where, located)
+    if check and (not known or required != len(shape.required)):
+        problems[at:at] = _member_problems(obj, pointer, shape, prefix)
 
 
 def _required_text_problem(
@@ -290,40 +341,49 @@ def _reference(draft: _Draft, value: Any, pointer: str, seen: set[str]) -> bool:
     return True
 
 
-def _identity(draft: _Draft, obj: Mapping[str, Any], seen: set[str]) -> None:
-    pointer = draft.pointer
-    valid = _reference(draft, obj.get("reference"), f"{pointer}/reference", seen)
-    if obj.get("claimantReference") is None and valid:
+def _identity(draft: _Draft, obj: Mapping[str, Any], pointer: str, seen: set[str]) -> None:
+    """Take the claim's reference (at `pointer`) and make the claimant reference from it."""
+    valid = _reference(draft, obj.get("reference"), pointer, seen)
+    if valid and obj.get("claimantReference") is None:
         draft.fields["claimant_reference"] = CLAIMANT_REFERENCE_PREFIX + obj["reference"]
 
 
 def _period(draft: _Draft, value: Any, pointer: str) -> None:
-    if value is None:
-        return
     if not isinstance(value, dict):
         draft.problem(
             "field.wrong_type", "period must be an object {from, to}", pointer, "period_start_date"
         )
         return
-    _check_members(draft, value, pointer, PERIOD)
-    _take_members(draft, value, pointer, PERIOD, draft.fields)
+    _members(draft, value, pointer, PERIOD, draft.fields)
+
+
+def _debtor_names(index: int) -> tuple[str, str, str]:
+    prefix = f"liabilities.{index}."
+    return prefix, prefix[:-1], prefix + "debtor_id"
+
+
+# The names of the first debtors' fields, made once: most claims have one or two debtors.
+_DEBTOR_NAMES = tuple(_debtor_names(index) for index in range(8))
 
 
 def _debtor(draft: _Draft, value: Any, pointer: str, index: int) -> Any:
-    prefix = f"liabilities.{index}."
-    draft.paths[prefix[:-1]] = pointer
-    draft.paths[prefix + "debtor_id"] = f"{pointer}/cpr"
+    prefix, item, debtor_id = _DEBTOR_NAMES[index] if index < 8 else _debtor_names(index)
+    paths = draft.paths
+    cpr_path = pointer + "/cpr"
+    paths[item] = pointer
+    paths[debtor_id] = cpr_path
     if not isinstance(value, dict):
         return value  # the canonical model reports that it is not an object
-    _check_members(draft, value, pointer, DEBTOR, prefix)
+    at = len(draft.problems)  # unknown and missing members are reported before the CPR number
     liability: dict[str, Any] = {"debtor_kind": "CPR"}
     cpr = value.get("cpr")
     if cpr is not None:
         # Only the documented forms are normalised; anything else goes on as sent, for the
         # interest claims that inherit this debtor to be rejected too.
-        text = not _required_text_problem(draft, cpr, f"{pointer}/cpr", prefix + "debtor_id", "cpr")
-        liability["debtor_id"] = cpr.replace("-", "") if text and _CPR.fullmatch(cpr) else cpr
-    _take_members(draft, value, pointer, DEBTOR, liability, prefix)
+        text = not _required_text_problem(draft, cpr, cpr_path, debtor_id, "cpr")
+        dashed = text and "-" in cpr and _CPR.fullmatch(cpr) is not None
+        liability["debtor_id"] = cpr.replace("-", "") if dashed else cpr
+    _members(draft, value, pointer, DEBTOR, liability, prefix, at=at)
     return liability
 
 
@@ -332,14 +392,13 @@ def _liabilities(draft: _Draft, obj: Mapping[str, Any]) -> None:
     citizen = obj.get("citizen")
     if citizen is None:
         return  # reported as missing, and the canonical model agrees
-    liabilities = [_debtor(draft, citizen, f"{pointer}/citizen", 0)]
+    liabilities = [_debtor(draft, citizen, pointer + "/citizen", 0)]
     co_debtors = obj.get("coDebtors")
     if isinstance(co_debtors, list):
-        draft.paths["liabilities"] = f"{pointer}/coDebtors"
+        where = pointer + "/coDebtors"
+        draft.paths["liabilities"] = where
         for position, co_debtor in enumerate(co_debtors):
-            liabilities.append(
-                _debtor(draft, co_debtor, f"{pointer}/coDebtors/{position}", position + 1)
-            )
+            liabilities.append(_debtor(draft, co_debtor, f"{where}/{position}", position + 1))
     elif co_debtors is not None:
         draft.problem(
             "field.wrong_type",
@@ -351,10 +410,8 @@ def _liabilities(draft: _Draft, obj: Mapping[str, Any]) -> None:
 
 
 def _notes(draft: _Draft, value: Any, pointer: str) -> None:
-    draft.paths["notes"] = pointer
     if not isinstance(value, list):
-        if value is not None:
-            draft.fields["notes"] = value  # the canonical model reports the wrong type
+        draft.fields["notes"] = value  # the canonical model reports the wrong type
         return
     for position, note in enumerate(value):
         where = f"{pointer}/{position}"
@@ -365,10 +422,8 @@ def _notes(draft: _Draft, value: Any, pointer: str) -> None:
 
 
 def _documents(draft: _Draft, value: Any, pointer: str) -> None:
-    draft.paths["documents"] = pointer
     if not isinstance(value, list):
-        if value is not None:
-            draft.fields["documents"] = value
+        draft.fields["documents"] = value
         return
     documents = []
     for position, item in enumerate(value):
@@ -378,32 +433,28 @@ def _documents(draft: _Draft, value: Any, pointer: str) -> None:
             documents.append(item)
             continue
         draft.paths[prefix + "reference"] = f"{where}/reference"
-        _check_members(draft, item, where, DOCUMENT, prefix)
         document: dict[str, Any] = {}
-        _take_members(draft, item, where, DOCUMENT, document, prefix)
+        _members(draft, item, where, DOCUMENT, document, prefix)
         documents.append(document)
     draft.fields["documents"] = documents
 
 
 def _interest_choice(draft: _Draft, value: Any, pointer: str) -> None:
-    draft.paths["interest"] = pointer
-    if value is None:
-        return
     if not isinstance(value, dict):
         draft.fields["interest"] = value
         return
-    for name in ("rule", "rate_code"):
-        draft.paths[f"interest.{name}"] = pointer
-    _check_members(draft, value, pointer, INTEREST_CHOICE, "interest.")
+    draft.paths["interest.rule"] = draft.paths["interest.rate_code"] = pointer
     choice: dict[str, Any] = {}
-    _take_members(draft, value, pointer, INTEREST_CHOICE, choice, "interest.")
+    _members(draft, value, pointer, INTEREST_CHOICE, choice, "interest.")
     draft.fields["interest"] = choice
 
 
-def _classification(draft: _Draft, obj: Mapping[str, Any], table: Mapping[str, Benefit]) -> None:
-    fields, paths, pointer = draft.fields, draft.paths, draft.pointer
+def _classification(
+    draft: _Draft, obj: Mapping[str, Any], where: str, table: Mapping[str, Benefit]
+) -> None:
+    """Give the claim the fordringstype and legal basis of its benefit (at `where`)."""
+    fields = draft.fields
     code = obj.get("benefit")
-    where = f"{pointer}/benefit"
     if code is None or _required_text_problem(draft, code, where, None, "benefit"):
         return
     benefit = table.get(code)
@@ -420,16 +471,17 @@ def _classification(draft: _Draft, obj: Mapping[str, Any], table: Mapping[str, B
         if benefit.fordringstype is not None:
             fields["fordringstype"] = benefit.fordringstype
         elif obj.get("fordringstype") is None:
-            paths["fordringstype"] = f"{pointer}/fordringstype"
+            pointer = f"{draft.pointer}/fordringstype"
+            draft.paths["fordringstype"] = pointer
             draft.problem(
                 "field.missing",
                 f"fordringstype is required for the benefit {benefit.code}",
-                f"{pointer}/fordringstype",
+                pointer,
                 "fordringstype",
             )
     if obj.get("legalBasis") is None and benefit.legal_basis is not None:
         fields["legal_basis"] = benefit.legal_basis
-        paths["legal_basis"] = f"{pointer}/benefit"
+        draft.paths["legal_basis"] = where
 
 
 def _main_claim(
@@ -440,54 +492,81 @@ def _main_claim(
     seen: set[str],
 ) -> _Draft:
     fields: dict[str, Any] = {"source": "ky", "claimant_id": claimant[0], "category": "HF"}
-    reference_path = f"{pointer}/reference"
+    reference_path = pointer + "/reference"
+    benefit_path = pointer + "/benefit"
     paths = {
         "claimant_id": claimant[1] or pointer,
         "source_reference": reference_path,
         "claimant_reference": reference_path,
-        "fordringstype": f"{pointer}/benefit",
-        "principal": f"{pointer}/principal",
-        "amount": f"{pointer}/amount",
-        "liabilities": f"{pointer}/citizen",
+        "fordringstype": benefit_path,
+        "principal": pointer + "/principal",
+        "amount": pointer + "/amount",
+        "liabilities": pointer + "/citizen",
     }
     draft = _Draft(pointer, fields, paths)
-    _check_members(draft, obj, pointer, CLAIM)
-    _take_members(draft, obj, pointer, CLAIM, fields)
-    _identity(draft, obj, seen)
-    _classification(draft, obj, table)
+    _members(draft, obj, pointer, CLAIM, fields)
+    _identity(draft, obj, reference_path, seen)
+    _classification(draft, obj, benefit_path, table)
     paths["category"] = paths["fordringstype"]  # a main claim of a related type: the type is wrong
     if "founding_date" not in fields and "decision_date" in fields:
         fields["founding_date"] = fields["decision_date"]
         paths["founding_date"] = paths["decision_date"]
     _liabilities(draft, obj)
-    _period(draft, obj.get("period"), f"{pointer}/period")
-    _notes(draft, obj.get("notes"), f"{pointer}/notes")
-    _documents(draft, obj.get("documents"), f"{pointer}/documents")
-    _interest_choice(draft, obj.get("interestChoice"), f"{pointer}/interestChoice")
+    period = obj.get("period")
+    if period is not None:
+        _period(draft, period, pointer + "/period")
+    # Where notes, documents and the interest choice would be is known even when they are not.
+    where = paths["notes"] = pointer + "/notes"
+    if (notes := obj.get("notes")) is not None:
+        _notes(draft, notes, where)
+    where = paths["documents"] = pointer + "/documents"
+    if (documents := obj.get("documents")) is not None:
+        _documents(draft, documents, where)
+    where = paths["interest"] = pointer + "/interestChoice"
+    if (choice := obj.get("interestChoice")) is not None:
+        _interest_choice(draft, choice, where)
     return draft
+
+
+def _inherited_names(position: int) -> tuple[str, tuple[str, ...], str]:
+    prefix = f"liabilities.{position}"
+    names = (prefix, *(f"{prefix}.{name}" for name in _INHERITED_DEBTOR_FIELDS))
+    return prefix, names, prefix + ".limitation_date"
+
+
+_INHERITED_NAMES = tuple(_inherited_names(position) for position in range(8))
 
 
 def _inherit_liabilities(main: _Draft, draft: _Draft, limitation: Any) -> None:
     """Give an interest claim its main claim's debtors, with its own limitation date if sent."""
-    draft.paths["liabilities"] = main.paths["liabilities"]
-    where = f"{draft.pointer}/limitationDate"
+    main_paths, paths = main.paths, draft.paths
+    paths["liabilities"] = main_paths["liabilities"]
     own: dict[str, Any] = {}
     if limitation is not None:
-        _take_members(
-            draft, {"limitationDate": limitation}, draft.pointer, DEBTOR, own, "liabilities.0."
+        _members(
+            draft,
+            {"limitationDate": limitation},
+            draft.pointer,
+            DEBTOR,
+            own,
+            "liabilities.0.",
+            check=False,
         )
     liabilities = main.fields.get("liabilities")
     if not isinstance(liabilities, list):
         return
+    where = draft.pointer + "/limitationDate"
     inherited: list[Any] = []
     for position, item in enumerate(liabilities):
-        prefix = f"liabilities.{position}"
-        for name in (prefix, *(f"{prefix}.{n}" for n in _INHERITED_DEBTOR_FIELDS)):
-            if name in main.paths:
-                draft.paths[name] = main.paths[name]
+        _, names, limitation_name = (
+            _INHERITED_NAMES[position] if position < 8 else _inherited_names(position)
+        )
+        for name in names:
+            if name in main_paths:
+                paths[name] = main_paths[name]
         if isinstance(item, dict):
             item = {key: item[key] for key in _INHERITED_DEBTOR_FIELDS if key in item} | own
-            draft.paths[f"{prefix}.limitation_date"] = where
+            paths[limitation_name] = where
         inherited.append(item)
     draft.fields["liabilities"] = inherited
 
@@ -502,15 +581,15 @@ def _interest_claim(
         "category": "UF",
         "fordringstype": DEFAULT_INTEREST_TYPE,
     }
-    reference_path = f"{pointer}/reference"
+    reference_path = pointer + "/reference"
     paths = {
         "claimant_id": main_paths["claimant_id"],
         "source_reference": reference_path,
         "claimant_reference": reference_path,
         "main_claim_reference": main_paths["source_reference"],
         "fordringstype": pointer,
-        "principal": f"{pointer}/principal",
-        "amount": f"{pointer}/amount",
+        "principal": pointer + "/principal",
+        "amount": pointer + "/amount",
     }
     for name in ("art", "notice_date"):  # the main claim's, unless the interest claim says
         if name in main_fields:
@@ -519,11 +598,12 @@ def _interest_claim(
     if isinstance(main_fields.get("source_reference"), str):
         fields["main_claim_reference"] = main_fields["source_reference"]
     draft = _Draft(pointer, fields, paths)
-    _check_members(draft, obj, pointer, INTEREST_CLAIM)
-    _take_members(draft, obj, pointer, INTEREST_CLAIM, fields)
-    _identity(draft, obj, seen)
+    _members(draft, obj, pointer, INTEREST_CLAIM, fields)
+    _identity(draft, obj, reference_path, seen)
     paths["category"] = paths["fordringstype"]
-    _period(draft, obj.get("period"), f"{pointer}/period")
+    period = obj.get("period")
+    if period is not None:
+        _period(draft, period, pointer + "/period")
     if "founding_date" not in fields and "period_end_date" in fields:
         fields["founding_date"] = fields["period_end_date"]
         paths["founding_date"] = paths["period_end_date"]
@@ -552,12 +632,9 @@ def _not_an_object(pointer: str, what: str) -> _Draft:
 
 
 def _interest_drafts(
-    obj: dict[str, Any], main: _Draft, catalogue: Catalogue, seen: set[str]
+    items: Any, main: _Draft, catalogue: Catalogue, seen: set[str]
 ) -> list[_Draft]:
-    items = obj.get("interestClaims")
     where = f"{main.pointer}/interestClaims"
-    if items is None:
-        return []
     if not isinstance(items, list):
         main.problem("field.wrong_type", "interestClaims must be an array", where, None)
         return []
@@ -586,19 +663,21 @@ def to_candidates(message: KyMessage, context: MappingContext) -> list[ClaimCand
     Never raises for a bad claim: its problems are on its candidate, located in the message.
     """
     table = benefits()
+    catalogue = context.catalogue
     if message.claimant_id is not None:
         claimant = (message.claimant_id, "/claimantId")
     else:
         claimant = (context.claimant_id, "")  # the deployment's own id, from no member
     seen: set[str] = set()
     drafts: list[_Draft] = []
+    single = message.single
     for position, obj in enumerate(message.claims):
-        pointer = message.claim_path(position)
+        pointer = "/claim" if single else f"/claims/{position}"
         if not isinstance(obj, dict):
             drafts.append(_not_an_object(pointer, "a claim"))
             continue
         main = _main_claim(obj, pointer, claimant, table, seen)
-        related = _interest_drafts(obj, main, context.catalogue, seen)
         drafts.append(main)
-        drafts.extend(related)
+        if (items := obj.get("interestClaims")) is not None:
+            drafts.extend(_interest_drafts(items, main, catalogue, seen))
     return [draft.candidate(index) for index, draft in enumerate(drafts)]
