@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -62,23 +62,37 @@ def _is_date(value: str) -> bool:
 DATE, AMOUNT, NUMBER, TEXT, BOOL, SPECIAL = "date", "amount", "number", "text", "bool", "special"
 
 
+# One member as mapping reads it: the field path it fills (with the prefix of the object
+# holding it, `liabilities.1.debtor_name`), its canonical field, how it is taken, the step its
+# pointer ends in (`/dueDate`, so a claim joins two strings where it would format three) and
+# whether it is required.
+Spec = tuple[str, str, str, str, bool]
+_SPECS_KEPT = 64  # prefixes whose specs are kept: the first debtors and documents, interest
+
+
 @dataclass(frozen=True, slots=True)
 class Shape:
-    """The members of one kind of object in the contract: wire name -> (canonical field, how).
-
-    `specs` holds each member as mapping reads it: canonical field, how, the step its pointer
-    ends in (`/dueDate`, so a claim joins two strings where it would format three) and
-    whether it is required.
-    """
+    """The members of one kind of object in the contract: wire name -> (canonical field, how)."""
 
     members: Mapping[str, tuple[str, str]]
     required: tuple[str, ...]
-    specs: Mapping[str, tuple[str, str, str, bool]]
+    by_prefix: dict[str, Mapping[str, Spec]]
+
+    def specs(self, prefix: str) -> Mapping[str, Spec]:
+        """Return the members as read in an object whose fields' paths start with `prefix`."""
+        specs = self.by_prefix.get(prefix)
+        if specs is None:
+            specs = {
+                key: (prefix + name, name, how, f"/{key}", key in self.required)
+                for key, (name, how) in self.members.items()
+            }
+            if len(self.by_prefix) < _SPECS_KEPT:
+                self.by_prefix[prefix] = specs
+        return specs
 
 
 def _shape(members: Mapping[str, tuple[str, str]], required: tuple[str, ...]) -> Shape:
-    specs = {key: (name, how, f"/{key}", key in required) for key, (name, how) in members.items()}
-    return Shape(members, required, specs)
+    return Shape(members, required, {})
 
 
 CLAIM = _shape(
@@ -157,6 +171,8 @@ INTEREST_CHOICE = _shape(
     {"rule": ("rule", TEXT), "rateCode": ("rate_code", TEXT), "extraRate": ("extra_rate", NUMBER)},
     ("rule", "rateCode"),
 )
+# An interest claim's own limitation date, taken like its debtor's but not required to hold more.
+_LIMITATION = _shape({"limitationDate": DEBTOR.members["limitationDate"]}, ())
 _INHERITED_DEBTOR_FIELDS = ("debtor_kind", "debtor_id", "debtor_name", "in_estate")
 
 
@@ -167,7 +183,7 @@ class _Draft:
     pointer: str
     fields: dict[str, Any]
     paths: dict[str, str]
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[Problem]
 
     def problem(
         self, code: str, message: str, pointer: str, name: str | None, value: Any = None
@@ -230,9 +246,7 @@ def _members(
     shape: Shape,
     target: dict[str, Any],
     prefix: str = "",
-    *,
     at: int | None = None,
-    check: bool = True,
 ) -> None:
     """Check the members of `obj` against `shape`, and take every one that is not special.
 
@@ -244,7 +258,7 @@ def _members(
     if at is None:
         at = len(problems)
     paths = draft.paths
-    specs = shape.specs
+    specs = shape.by_prefix.get(prefix) or shape.specs(prefix)
     dates = _DATES
     known = True
     required = 0
@@ -257,37 +271,39 @@ def _members(
             continue
         if value is None:
             continue
-        name, how, step, is_required = spec
+        located, name, how, step, is_required = spec
         if is_required:
             required += 1
         if how is SPECIAL:
             continue
         where = pointer + step
-        located = prefix + name if prefix else name
         paths[located] = where
-        if how is BOOL:
+        if type(value) is str and how is not BOOL:
+            if not value:
+                message = must_not_be_empty(key, required=is_required)
+                draft.problem("field.empty", message, where, located)
+            elif how is DATE:
+                if value in dates or _is_date(value):
+                    target[name] = value  # its calendar: the canonical model checks
+                else:
+                    message = "must be a date written YYYY-MM-DD"
+                    draft.problem("date.invalid", message, where, located, value=value)
+            else:
+                if how is AMOUNT and not _AMOUNT.fullmatch(value):
+                    draft.problem("amount.invalid", _AMOUNT_TEXT, where, located, value=value)
+                # A text's length and pattern: the canonical model checks.
+                target[name] = value
+        elif how is BOOL:
             if type(value) is bool:
                 target[name] = value
             else:
                 draft.problem("field.wrong_type", "must be true or false", where, located)
-        elif type(value) is str:
-            if not value:
-                message = must_not_be_empty(key, required=is_required)
-                draft.problem("field.empty", message, where, located)
-            elif how is DATE and value not in dates and not _is_date(value):
-                message = "must be a date written YYYY-MM-DD"
-                draft.problem("date.invalid", message, where, located, value=value)
-            else:
-                if how is AMOUNT and not _AMOUNT.fullmatch(value):
-                    draft.problem("amount.invalid", _AMOUNT_TEXT, where, located, value=value)
-                # A date's calendar, a text's length and pattern: the canonical model checks.
-                target[name] = value
         elif isinstance(value, Decimal) and (how is AMOUNT or how is NUMBER):
             target[name] = value  # every JSON number is read as a Decimal
         else:
             expected = STRING_EXPECTED if how is TEXT or how is DATE else NUMBER_EXPECTED
             draft.problem("field.wrong_type", expected, where, located)
-    if check and (not known or required != len(shape.required)):
+    if not known or required != len(shape.required):
         problems[at:at] = _member_problems(obj, pointer, shape, prefix)
 
 
@@ -304,13 +320,15 @@ def _required_text_problem(
     return False
 
 
-def _reference(draft: _Draft, value: Any, pointer: str, seen: set[str]) -> bool:
-    """Check a claim's KY reference; tell whether the claimant reference can be made from it."""
+def _identity(draft: _Draft, obj: Mapping[str, Any], pointer: str, seen: set[str]) -> None:
+    """Check a claim's KY reference (at `pointer`) and make the claimant reference from it."""
+    value = obj.get("reference")
     if value is None:
-        return False
+        return
     draft.fields["source_reference"] = value
-    if _required_text_problem(draft, value, pointer, "source_reference", "reference"):
-        return False
+    if type(value) is not str or not value:
+        _required_text_problem(draft, value, pointer, "source_reference", "reference")
+        return
     if len(value) > REFERENCE_MAX or not _REFERENCE.fullmatch(value):
         draft.problem(
             "reference.invalid",
@@ -320,7 +338,7 @@ def _reference(draft: _Draft, value: Any, pointer: str, seen: set[str]) -> bool:
             "source_reference",
             value=value,
         )
-        return False
+        return
     if contains_cpr_like(value):
         draft.problem(
             "reference.personal_data",
@@ -328,7 +346,7 @@ def _reference(draft: _Draft, value: Any, pointer: str, seen: set[str]) -> bool:
             pointer,
             "source_reference",
         )
-        return False
+        return
     if value in seen:
         draft.problem(
             "reference.duplicate",
@@ -338,14 +356,8 @@ def _reference(draft: _Draft, value: Any, pointer: str, seen: set[str]) -> bool:
             value=value,
         )
     seen.add(value)
-    return True
-
-
-def _identity(draft: _Draft, obj: Mapping[str, Any], pointer: str, seen: set[str]) -> None:
-    """Take the claim's reference (at `pointer`) and make the claimant reference from it."""
-    valid = _reference(draft, obj.get("reference"), pointer, seen)
-    if valid and obj.get("claimantReference") is None:
-        draft.fields["claimant_reference"] = CLAIMANT_REFERENCE_PREFIX + obj["reference"]
+    if obj.get("claimantReference") is None:
+        draft.fields["claimant_reference"] = CLAIMANT_REFERENCE_PREFIX + value
 
 
 def _period(draft: _Draft, value: Any, pointer: str) -> None:
@@ -380,10 +392,13 @@ def _debtor(draft: _Draft, value: Any, pointer: str, index: int) -> Any:
     if cpr is not None:
         # Only the documented forms are normalised; anything else goes on as sent, for the
         # interest claims that inherit this debtor to be rejected too.
-        text = not _required_text_problem(draft, cpr, cpr_path, debtor_id, "cpr")
-        dashed = text and "-" in cpr and _CPR.fullmatch(cpr) is not None
-        liability["debtor_id"] = cpr.replace("-", "") if dashed else cpr
-    _members(draft, value, pointer, DEBTOR, liability, prefix, at=at)
+        if type(cpr) is str and cpr:
+            if "-" in cpr and _CPR.fullmatch(cpr):
+                cpr = cpr.replace("-", "")
+        else:
+            _required_text_problem(draft, cpr, cpr_path, debtor_id, "cpr")
+        liability["debtor_id"] = cpr
+    _members(draft, value, pointer, DEBTOR, liability, prefix, at)
     return liability
 
 
@@ -503,7 +518,7 @@ def _main_claim(
         "amount": pointer + "/amount",
         "liabilities": pointer + "/citizen",
     }
-    draft = _Draft(pointer, fields, paths)
+    draft = _Draft(pointer, fields, paths, [])
     _members(draft, obj, pointer, CLAIM, fields)
     _identity(draft, obj, reference_path, seen)
     _classification(draft, obj, benefit_path, table)
@@ -543,15 +558,8 @@ def _inherit_liabilities(main: _Draft, draft: _Draft, limitation: Any) -> None:
     paths["liabilities"] = main_paths["liabilities"]
     own: dict[str, Any] = {}
     if limitation is not None:
-        _members(
-            draft,
-            {"limitationDate": limitation},
-            draft.pointer,
-            DEBTOR,
-            own,
-            "liabilities.0.",
-            check=False,
-        )
+        member = {"limitationDate": limitation}
+        _members(draft, member, draft.pointer, _LIMITATION, own, "liabilities.0.")
     liabilities = main.fields.get("liabilities")
     if not isinstance(liabilities, list):
         return
@@ -597,7 +605,7 @@ def _interest_claim(
             paths[name] = main_paths[name]
     if isinstance(main_fields.get("source_reference"), str):
         fields["main_claim_reference"] = main_fields["source_reference"]
-    draft = _Draft(pointer, fields, paths)
+    draft = _Draft(pointer, fields, paths, [])
     _members(draft, obj, pointer, INTEREST_CLAIM, fields)
     _identity(draft, obj, reference_path, seen)
     paths["category"] = paths["fordringstype"]
@@ -626,7 +634,7 @@ def _interest_claim(
 
 
 def _not_an_object(pointer: str, what: str) -> _Draft:
-    draft = _Draft(pointer, {"source": "ky"}, {})
+    draft = _Draft(pointer, {"source": "ky"}, {}, [])
     draft.problem("claim.not_object", f"{what} must be a JSON object", pointer, None)
     return draft
 
