@@ -39,6 +39,8 @@ _CLAIM_FIELDS = {
     "AfgoerelsesDato": "decision_date",
     "Beskrivelse": "description",
 }
+# The same, with the step each element's path ends in (`/Periode/FraDato`).
+_CLAIM_STEPS = {name: (field, f"/{name}") for name, field in _CLAIM_FIELDS.items()}
 # Values a Delfordring takes from its Fordring when it has none of its own.
 _INHERITED = (("FordringArt", "art"), ("VarslingsDato", "notice_date"))
 _IDENTITIES = (("CPRNummer", "CPR"), ("CVRNummer", "CVR"), ("SENummer", "SE"), ("AKRNummer", "AKR"))
@@ -70,20 +72,19 @@ def to_candidates(message: DebtorRegistration, context: MappingContext) -> list[
     candidates: list[ClaimCandidate] = []
     for account in message.accounts:
         account_liabilities = _account_liability(account)
+        account_problems = account.problems
         for claim in account.claims:
             own = _liabilities(claim) if claim.liabilities else account_liabilities
-            problems = claim.problems + claim.liability_problems + account.problems
+            problems = claim.problems + claim.liability_problems + account_problems
             candidates.append(
-                _candidate(
-                    len(candidates), claim, claimant_id, claimant_path, own, problems, parent=None
-                )
+                _candidate(len(candidates), claim, claimant_id, claimant_path, own, problems, None)
             )
             for sub in claim.sub_claims:
                 if sub.liabilities:
                     sub_liabilities, inherited = _liabilities(sub), sub.liability_problems
                 else:
                     sub_liabilities, inherited = own, claim.liability_problems
-                problems = sub.problems + inherited + account.problems
+                problems = sub.problems + inherited + account_problems
                 candidates.append(
                     _candidate(
                         len(candidates),
@@ -92,7 +93,7 @@ def to_candidates(message: DebtorRegistration, context: MappingContext) -> list[
                         claimant_path,
                         sub_liabilities,
                         problems,
-                        parent=claim,
+                        claim,
                     )
                 )
     return candidates
@@ -105,71 +106,68 @@ def _candidate(
     claimant_path: str | None,
     liabilities: Liabilities,
     problems: tuple[Problem, ...],
-    *,
     parent: WireClaim | None,
 ) -> ClaimCandidate:
+    """Map one Fordring (`parent` None) or one Delfordring of `parent`."""
     values, base = claim.values, claim.path
     fields: dict[str, Any] = {"source": _SOURCE, "claimant_id": claimant_id}
     paths: dict[str, str] = {"claimant_id": claimant_path} if claimant_path else {}
     reference = values.get("FordringID")
     if reference is not None:
         fields["source_reference"] = reference
-        paths["source_reference"] = f"{base}/FordringID"
+        reference_path = paths["source_reference"] = base + "/FordringID"
     explicit = values.get("FordringshaverRef")
     if explicit is not None:
         fields["claimant_reference"] = explicit
-        paths["claimant_reference"] = f"{base}/FordringshaverRef"
+        paths["claimant_reference"] = base + "/FordringshaverRef"
     elif reference is not None:
         fields["claimant_reference"] = CLAIMANT_REFERENCE_PREFIX + reference
-        paths["claimant_reference"] = f"{base}/FordringID"
+        paths["claimant_reference"] = reference_path
+    # The hot loop of the mapping: a 1,000-claim message passes through it 10,000 times.
+    steps = _CLAIM_STEPS
     for name, value in values.items():
-        field = _CLAIM_FIELDS.get(name)
-        if field is not None:
+        step = steps.get(name)
+        if step is not None:
+            field = step[0]
             fields[field] = value
-            paths[field] = f"{base}/{name}"
-    _categorise(fields, paths, claim, parent)
+            paths[field] = base + step[1]
+    if parent is None:
+        main = values.get("HovedFordringID")
+        if main is not None:
+            fields["category"] = _RELATED
+            fields["main_claim_reference"] = main
+            paths["main_claim_reference"] = base + "/HovedFordringID"
+        else:
+            fields["category"] = _MAIN
+    else:
+        _inherit(fields, paths, parent)
     # Each candidate gets its own copies: an account's debtor is shared by all its claims.
-    fields["liabilities"] = [dict(item) for item in liabilities[0]]
+    fields["liabilities"] = list(map(dict, liabilities[0]))
     paths.update(liabilities[1])
     if claim.notes:
         fields["notes"] = [note.text for note in claim.notes]
         paths.update((f"notes.{i}", note.path) for i, note in enumerate(claim.notes))
     if claim.documents:
         fields["documents"] = [_document(item, i, paths) for i, item in enumerate(claim.documents)]
-    if not _INTEREST_KEYS.isdisjoint(values):
+    if not values.keys().isdisjoint(_INTEREST_KEYS):
         fields["interest"] = _interest(values, base, paths)
     return ClaimCandidate(
-        index=index,
-        source_path=base,
-        source_reference=reference,
-        fields=fields,
-        field_paths=paths,
-        problems=_with_fields(problems, paths),
+        index, base, reference, fields, paths, _with_fields(problems, paths) if problems else ()
     )
 
 
-def _categorise(
-    fields: dict[str, Any], paths: dict[str, str], claim: WireClaim, parent: WireClaim | None
-) -> None:
-    if parent is not None:
-        fields["category"] = _RELATED
-        main = parent.values.get("FordringID")
-        if main is not None:
-            fields["main_claim_reference"] = main
-            paths["main_claim_reference"] = f"{parent.path}/FordringID"
-        for name, field in _INHERITED:
-            value = parent.values.get(name)
-            if field not in fields and value is not None:
-                fields[field] = value
-                paths[field] = f"{parent.path}/{name}"
-        return
-    main = claim.values.get("HovedFordringID")
+def _inherit(fields: dict[str, Any], paths: dict[str, str], parent: WireClaim) -> None:
+    """Make a Delfordring a related claim of its Fordring, taking what it does not say."""
+    fields["category"] = _RELATED
+    main = parent.values.get("FordringID")
     if main is not None:
-        fields["category"] = _RELATED
         fields["main_claim_reference"] = main
-        paths["main_claim_reference"] = f"{claim.path}/HovedFordringID"
-    else:
-        fields["category"] = _MAIN
+        paths["main_claim_reference"] = f"{parent.path}/FordringID"
+    for name, field in _INHERITED:
+        value = parent.values.get(name)
+        if field not in fields and value is not None:
+            fields[field] = value
+            paths[field] = f"{parent.path}/{name}"
 
 
 def _party(
