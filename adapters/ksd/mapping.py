@@ -59,8 +59,14 @@ _LIABILITY_FIELDS = {
     "Forligsdato": "settlement_date",
     "Bobehandling": "in_estate",
 }
+# element of the Skyldner (relative to the Krav) -> field of the liability, its field path, and
+# for an identifier the debtor kind it says
 _DEBTOR_FIELDS = {
-    "Skyldner/" + element: (name, "liabilities.0." + name)
+    "Skyldner/" + element: (
+        name,
+        "liabilities.0." + name,
+        element if name == "debtor_id" else None,
+    )
     for element, name in _LIABILITY_FIELDS.items()
 }
 _INTEREST_CHOICE = {
@@ -83,13 +89,14 @@ def to_candidates(batch: KsdBatch, context: MappingContext) -> list[ClaimCandida
     for claim in batch.claims:
         main, interest = _map_claim(claim, len(candidates), claimant_id, claimant_path)
         candidates.append(main)
-        candidates.extend(interest)
+        if interest:
+            candidates.extend(interest)
     return candidates
 
 
 def _map_claim(
     claim: KsdClaim, index: int, claimant_id: str, claimant_path: str | None
-) -> tuple[ClaimCandidate, list[ClaimCandidate]]:
+) -> tuple[ClaimCandidate, list[ClaimCandidate] | None]:
     base = claim.path + "/"
     counts = claim.counts
     fields: dict[str, Any] = {"source": _SOURCE, "category": "HF", "claimant_id": claimant_id}
@@ -99,38 +106,46 @@ def _map_claim(
     if counts:
         liabilities.extend({} for _ in range(counts.get("Medskyldner", 0)))
     rente: list[dict[str, str]] = []
+    # The hot loop of the mapping: a 1,000-claim batch passes through it 13,000 times.
+    claim_fields, debtor_fields = _CLAIM_FIELDS, _DEBTOR_FIELDS
     for key, value in claim.values.items():
-        name = _CLAIM_FIELDS.get(key)
+        name = claim_fields.get(key)
         if name is not None:
             fields[name] = value
             paths[name] = base + key
             continue
-        located = _DEBTOR_FIELDS.get(key)
+        located = debtor_fields.get(key)
         if located is not None:
-            name, field_path = located
+            name, field_path, kind = located
             debtor[name] = _BOOLEANS.get(value, value) if name == "in_estate" else value
-            paths[field_path] = base + key
-            if name == "debtor_id":
-                debtor["debtor_kind"] = key[len("Skyldner/") :]
-                paths["liabilities.0.debtor_kind"] = base + key
+            where = paths[field_path] = base + key
+            if kind is not None:
+                debtor["debtor_kind"] = kind
+                paths["liabilities.0.debtor_kind"] = where
             continue
         _map_repeated(key, value, base, fields, paths, liabilities, rente)
     if debtor:
         paths["liabilities.0"] = base + "Skyldner"
     fields["liabilities"] = liabilities
-    if "fordringstype" not in fields and debtor.get("debtor_kind") in _DEFAULT_TYPE:
-        fields["fordringstype"] = _DEFAULT_TYPE[debtor["debtor_kind"]]
-    _default_reference(fields, paths)
+    if "fordringstype" not in fields:
+        kind = debtor.get("debtor_kind")
+        if kind in _DEFAULT_TYPE:
+            fields["fordringstype"] = _DEFAULT_TYPE[kind]
+    reference = fields.get("source_reference")
+    if reference and "claimant_reference" not in fields:
+        fields["claimant_reference"] = REFERENCE_PREFIX + reference
+        paths["claimant_reference"] = paths["source_reference"]
+    problems = claim.problems
     main = ClaimCandidate(
-        index=index,
-        source_path=claim.path,
-        source_reference=fields.get("source_reference") or None,
-        fields=fields,
-        field_paths=paths,
-        problems=_with_fields(claim.problems, paths) if claim.problems else (),
+        index,
+        claim.path,
+        reference or None,
+        fields,
+        paths,
+        _with_fields(problems, paths) if problems else (),
     )
     if not rente:
-        return main, []
+        return main, None
     interest = [
         _interest(claim, main, number, values, index + 1 + number)
         for number, values in enumerate(rente)
