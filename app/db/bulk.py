@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, NamedTuple, TypeAlias, cast
 
+from psycopg.pq import TransactionStatus
 from sqlalchemy import (
     ARRAY,
     JSON,
@@ -55,29 +56,37 @@ _ResultProcessor = _ResultProcessorType[Any] | None
 COPY_FROM = 4
 # The statement, the row keys in its parameter order, and each parameter's bind processor.
 _Plan = tuple[str, tuple[str, ...], list[_Processor]]
+_IDLE = TransactionStatus.IDLE
 
 
 @contextlib.contextmanager
-def pipeline(connection: Connection, *, commit: bool = False) -> Iterator[None]:
+def pipeline(
+    connection: Connection, *, begin: bool = False, commit: bool = False
+) -> Iterator[None]:
     """Send what the block writes through `BulkInsert` without waiting for each answer.
 
     On PostgreSQL the statements go in one round trip when the block ends, and an error of
     any of them is raised there (as SQLAlchemy's). Only driver-level statements may run in the
     block: `BulkInsert` inserts that `BulkInsert.pipelines` allows, and `fetch_all`.
 
+    With `begin`, the block's statements are one transaction on a connection that would
+    otherwise commit each alone (see `begin`): its BEGIN goes first, in the same round trip.
     With `commit`, a block that ends without an error also commits the transaction, in the
-    same round trip on PostgreSQL: the transaction's work must be done by then, and the
-    caller's own commit that follows finds nothing left to do. On SQLite it does nothing (the
-    caller's commit commits).
+    same round trip: the transaction's work must be done by then, and the caller's own commit
+    that follows finds nothing left to do. On SQLite neither does anything (the caller's
+    transaction holds the statements, and its commit commits).
     """
     if connection.dialect.name != "postgresql":
         yield
         return
     driver = connection.connection.driver_connection
+    opening = begin and _autocommits(connection)
     with (
         _as_sqlalchemy_errors(connection, "(pipeline)"),
         driver.pipeline(),  # type: ignore[union-attr]
     ):
+        if opening:
+            driver.execute("BEGIN")  # type: ignore[union-attr]
         yield
         if commit:
             # Queued behind the statements as one more, so that it goes with them when the
@@ -85,6 +94,32 @@ def pipeline(connection: Connection, *, commit: bool = False) -> Iterator[None]:
             # more: a round trip for nothing). An error of any statement before it stops it:
             # PostgreSQL skips the rest of the pipeline.
             driver.execute("COMMIT")  # type: ignore[union-attr]
+
+
+def begin(connection: Connection) -> None:
+    """Open a transaction on a connection that commits each statement alone, if none is open.
+
+    Such is the intake writer's connection on PostgreSQL (`Database.writer_transaction`):
+    psycopg would otherwise send BEGIN before the first statement of a transaction in a round
+    trip of its own, so there the writes begin their own transaction, with `pipeline(begin=True)`
+    in the same round trip as themselves, or with this. Anywhere else (a connection already in
+    a transaction, SQLite) it does nothing.
+    """
+    if _autocommits(connection):
+        driver = connection.connection.driver_connection
+        with _as_sqlalchemy_errors(connection, "BEGIN"):
+            driver.execute("BEGIN")  # type: ignore[union-attr]
+
+
+def _autocommits(connection: Connection) -> bool:
+    """Tell whether a PostgreSQL connection runs in autocommit with no transaction open."""
+    if connection.dialect.name != "postgresql":
+        return False
+    driver = connection.connection.driver_connection
+    return bool(
+        driver.autocommit  # type: ignore[union-attr]
+        and driver.info.transaction_status == _IDLE  # type: ignore[union-attr]
+    )
 
 
 @contextlib.contextmanager

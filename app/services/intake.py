@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from adapters import registry
 from adapters.base import MappingContext
-from app.db.bulk import BulkInsert, Query, any_of, fetch_all, pipeline
+from app.db.bulk import BulkInsert, Query, any_of, begin, fetch_all, pipeline
 from app.db.tables import Base, Claim, ClaimEvent, SourceMessage, Transfer
 from app.domain.admission import admit, related_type_problem
 from app.domain.catalogue import Catalogue
@@ -284,9 +284,13 @@ def store(
     stored state exactly as if it came alone. A message refused whole gets its error as its
     result (`Conflict`, `InvalidRequest`) and nothing of it is written; the others are.
 
+    The writes are one transaction whatever the session: on the intake writer's connection,
+    which on PostgreSQL autocommits (`Database.writer_transaction`), the look-ups run on their
+    own and the writes begin a transaction of their own, in the same round trip as themselves.
     With `commit`, the writes end the transaction: on PostgreSQL its COMMIT goes in the same
     round trip as the last inserts (`bulk.pipeline`), so the caller must commit right after,
-    with nothing in between.
+    with nothing in between. A single-claim message thus costs two round trips: look-ups, and
+    BEGIN, inserts and COMMIT.
     """
     connection = session.connection()
     # Everything intake reads, in one go (one round trip on PostgreSQL).
@@ -782,7 +786,14 @@ class _Writes:
         together = all(BulkInsert.pipelines(connection, len(rows)) for _, rows in inserts)
         # Corrections are written after the inserts, by SQLAlchemy: then the commit waits.
         last = commit and not self.corrections
-        with pipeline(connection, commit=last) if together else contextlib.nullcontext():
+        # The writes are one transaction on any connection (see `bulk.begin`).
+        writing: contextlib.AbstractContextManager[None]
+        if together:
+            writing = pipeline(connection, begin=True, commit=last)
+        else:
+            begin(connection)
+            writing = contextlib.nullcontext()
+        with writing:
             for table, rows in inserts:
                 table.execute(connection, rows)
         # Corrected claims are rows that exist already: their events and transfers do not

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future
 from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import func, select, text
 
@@ -268,3 +269,52 @@ def test_a_lost_database_connection_costs_no_message(
             stored.dispose()
     finally:
         drop_postgres_database(postgres_server, url)
+
+
+def test_a_write_that_fails_half_way_leaves_nothing_of_its_message(
+    database: Database,
+    writer: IntakeWriter,
+    catalogue: Catalogue,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another process stores the same claim under another message id before the batch writes.
+
+    The batch's message row is inserted, then its claim collides with the other's. If the
+    message row stayed (writes not one transaction), storing the message again would find it
+    and answer with a replay of an answer that was never true.
+    """
+    source, raw = ky("W-FIRST-ABC")
+    body = orjson.loads(raw)
+    body["messageId"] = "W-OTHER-ABC"
+    other = orjson.dumps(body)
+    interfered: list[bool] = []
+    write = intake._Writes.execute
+
+    def store_the_claim_first(writes: Any, session: Any, connection: Any, **options: Any) -> None:
+        if not interfered:
+            interfered.append(True)
+            with database.sessions() as elsewhere, elsewhere.begin():
+                intake.receive(
+                    elsewhere,
+                    source=source,
+                    raw=other,
+                    media_type="application/json",
+                    principal="another process",
+                    catalogue=catalogue,
+                    claimant_id=CLAIMANT,
+                    now=NOW,
+                    today=NOW.date(),
+                )
+        write(writes, session, connection, **options)
+
+    monkeypatch.setattr(intake._Writes, "execute", store_the_claim_first)
+    (outcome,) = (outcome_or_error(f) for f in submit_all(writer, catalogue, [(source, raw)]))
+
+    assert interfered
+    assert isinstance(outcome, intake.Outcome), outcome
+    assert not outcome.replay
+    assert outcome.status_code == 202
+    (result,) = outcome.body["claims"]
+    assert result["duplicate"] is True
+    assert count(database, SourceMessage.id) == 2
+    assert count(database, Claim.id) == 1
