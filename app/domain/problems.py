@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from app.domain.identifiers import mask_cpr_like
+
 
 @dataclass(frozen=True, slots=True)
 class Problem:
@@ -23,8 +25,18 @@ class Problem:
     value: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """Return the problem as a JSON-ready dict without empty keys."""
-        return {key: value for key, value in asdict(self).items() if value is not None}
+        """Return the problem as a JSON-ready dict without empty keys, no CPR number in it.
+
+        Where a problem is found, its value is left out if it is personal data. This is the
+        last line behind that: every answer and every stored problem is made here, and any
+        CPR-shaped number with a valid date, wherever a sender put it (a reference, a type
+        code, an element's name, a count), is masked (`DDMMYY-****`).
+        """
+        return {
+            key: mask_cpr_like(value) if isinstance(value, str) else value
+            for key, value in asdict(self).items()
+            if value is not None
+        }
 
     def at(self, source_path: str | None) -> Problem:
         """Return a copy located at `source_path`."""

@@ -23,20 +23,20 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import Connection, Table, bindparam, select, update
+from sqlalchemy import Connection, String, Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from adapters import registry
-from adapters.base import MappingContext
+from adapters.base import MappingContext, MessageContractError
 from app.db.bulk import BulkInsert, Query, any_of, begin, fetch_all, pipeline
 from app.db.tables import Base, Claim, ClaimEvent, SourceMessage, Transfer
 from app.domain.admission import admit, related_type_problem
 from app.domain.catalogue import Catalogue
 from app.domain.claim import CanonicalClaim, ClaimCandidate, ClaimCategory, SourceSystem
-from app.domain.identifiers import redact_cpr_like
+from app.domain.identifiers import contains_cpr_like, redact_cpr_like
 from app.domain.problems import Problem
 from app.encoding import dumps
 from app.errors import AppError, Conflict, InvalidRequest, UnsupportedMediaType
@@ -82,6 +82,14 @@ _EXISTING = select(
     _CLAIMS.c.holds,
 ).where(_CLAIMS.c.source == bindparam("source"), any_of(_CLAIMS.c.source_reference, "keys"))
 _INSERT_MESSAGES = BulkInsert(_MESSAGES)
+# The longest reference a claim can be stored under (the column's width).
+REFERENCE_LENGTH: int = cast(String, _CLAIMS.c.source_reference.type).length or 64
+# Where each source's message id is, for a problem with it.
+_MESSAGE_ID_PATHS = {
+    SourceSystem.KY: "/messageId",
+    SourceSystem.KSD: "/Batch/Hoved/BatchId",
+    SourceSystem.OIR: "/DebitorRegistrering/MeddelelseHoved/MeddelelseID",
+}
 _INSERT_CLAIMS = BulkInsert(_CLAIMS)
 _INSERT_EVENTS = BulkInsert(Base.metadata.tables[ClaimEvent.__tablename__])
 _INSERT_TRANSFERS = BulkInsert(Base.metadata.tables[Transfer.__tablename__])
@@ -126,9 +134,10 @@ class _Item:
     # The main claim in the same message, when there is one: its id is final only once
     # repeats are resolved (a repeat or a correction takes the stored claim's id).
     main_item: _Item | None = None
-    # A reference used by an earlier claim of the same message: this claim is refused and
-    # kept under a reference of its own, so the first claim keeps the sender's.
-    repeats_in_message: bool = False
+    # A reference used by an earlier claim of the same message, or too long to store: this
+    # claim is refused and kept under a reference of its own (so the first claim keeps the
+    # sender's).
+    refused_reference: bool = False
     revision: int = 1
     holds: list[str] = field(default_factory=list)
     next_check_date: dt.date | None = None
@@ -217,6 +226,19 @@ def prepare(
             extra={"accepted_media_types": list(adapter.media_types)},
         )
     message = adapter.parse(raw)
+    message_id = adapter.message_id(message)
+    if contains_cpr_like(message_id):
+        # The id is echoed in answers, logs and conflicts: it must hold no personal data.
+        raise MessageContractError(
+            "the message id must not contain a CPR number",
+            [
+                Problem(
+                    code="message_id.personal_data",
+                    message="the message id must not contain a CPR number",
+                    source_path=_MESSAGE_ID_PATHS[source],
+                )
+            ],
+        )
     context = MappingContext(claimant_id=claimant_id, catalogue=catalogue)
     items = [_Item(c, *admit(c, catalogue)) for c in adapter.to_candidates(message, context)]
     _check_within_message(items)
@@ -225,7 +247,7 @@ def prepare(
         raw=raw,
         raw_sha256=_sha256(raw),
         media_type=media_type,
-        message_id=adapter.message_id(message),
+        message_id=message_id,
         principal=principal,
         now=now,
         today=today or now.date(),
@@ -443,9 +465,25 @@ def _check_within_message(items: Sequence[_Item]) -> None:
         ref = item.candidate.source_reference
         if not ref:
             continue
-        if ref in seen:
+        if len(ref) > REFERENCE_LENGTH:
+            # No contract allows it (KY 33, KSD and ØiR 64 characters), but a claim is
+            # stored under its reference, so a longer one is refused here, whatever the source.
             item.claim = None
-            item.repeats_in_message = True
+            item.refused_reference = True
+            item.problems.append(
+                Problem(
+                    code="field.too_long",
+                    field="source_reference",
+                    source_path=item.candidate.source_path,
+                    message=(
+                        f"the claim's reference has {len(ref)} characters; "
+                        f"at most {REFERENCE_LENGTH} are allowed"
+                    ),
+                )
+            )
+        elif ref in seen:
+            item.claim = None
+            item.refused_reference = True
             item.problems.append(
                 Problem(
                     code="claim.duplicate_in_message",
@@ -466,7 +504,7 @@ def _check_against_stored(
     conflicts = []
     for item in items:
         ref = item.candidate.source_reference
-        stored = existing.get(ref) if ref and not item.repeats_in_message else None
+        stored = existing.get(ref) if ref and not item.refused_reference else None
         if stored is None or stored.state in CORRECTABLE:
             continue
         if item.claim is None or _content_hash(item) != stored.content_sha256:
@@ -497,7 +535,7 @@ def _link_related(
     in_message = {
         item.candidate.source_reference: item
         for item in items
-        if item.candidate.source_reference and not item.repeats_in_message
+        if item.candidate.source_reference and not item.refused_reference
     }
     for item in items:
         claim = item.claim
@@ -566,7 +604,7 @@ def _link_related(
 def _resolve_repeats(items: Sequence[_Item], existing: dict[str, _Stored]) -> None:
     for item in items:
         ref = item.candidate.source_reference
-        stored = existing.get(ref) if ref and not item.repeats_in_message else None
+        stored = existing.get(ref) if ref and not item.refused_reference else None
         if stored is None:
             continue
         if stored.content_sha256 == item.content_sha256:
@@ -730,9 +768,9 @@ class _Writes:
                     id=item.claim_id,
                     source=source,
                     source_reference=(
-                        (None if item.repeats_in_message else item.candidate.source_reference)
+                        (None if item.refused_reference else item.candidate.source_reference)
                         or f"#{uuid.uuid4()}"
-                    )[:64],
+                    ),
                     revision=1,
                     received_at=now,
                 )

@@ -38,26 +38,9 @@ from tests import hostile
 # Kept out until fixed: cases that break a property today (each reported with a reproducer).
 KNOWN = frozenset(
     {
-        # A CPR number in KSD's BatchId or ØiR's MeddelelseID is taken and comes back as the
-        # answer's message_id (and in a 409's message, and in the intake log record).
-        hostile.CPR_IN_MESSAGE_ID,
-        # A main claim whose reference holds a CPR number is rejected, masked in its own result,
-        # but its interest claims' related.main_claim_rejected shows the reference unmasked.
-        hostile.CPR_IN_MAIN_REFERENCE,
-        # KY: a fordringstype holding a CPR number comes back in fordringstype.unknown.
-        hostile.CPR_IN_FORDRINGSTYPE,
-        # KSD: an AntalKrav holding a CPR-shaped number comes back in batch.count_mismatch.
-        hostile.CPR_IN_COUNT,
-        # KSD, ØiR: an element name (or namespace) holding a CPR number comes back unmasked in
-        # source_path and in batch.wrong_root's message.
-        hostile.CPR_IN_XML_NAME,
         # KSD: an element of the contract's names directly in Dokumenter or Renter
         # (<Dokumenter><Beloeb>1</Beloeb></Dokumenter>) is answered 500.
         hostile.KSD_NAME_IN_LIST,
-        # A claim reference longer than 64 characters is stored cut to 64 but looked up whole:
-        # the same reference in a later message, or two such references sharing their first 64
-        # characters in one message, is answered 500 (IntegrityError).
-        hostile.LONG_REFERENCE,
     }
 )
 # Whole-message refusals that name their problem without a place (no source_path or field).

@@ -265,3 +265,70 @@ def test_a_date_in_year_9999_is_a_problem_of_its_claim_not_a_500(client: TestCli
     assert [(p["code"], p["field"]) for p in results[1]["problems"]] == [
         ("date.out_of_range", "srb_date")
     ]
+
+
+def test_references_too_long_to_store_are_refused_not_a_500(client: TestClient) -> None:
+    # The contract allows at most 64 characters. Two longer ones sharing their first 64 were
+    # once stored cut to 64, and collided (500); a long one sent again was looked up whole,
+    # not found, and collided with its stored cut (500).
+    body = samples.message(3, message_id="LONG-REFS")
+    body = body.replace(b"<FordringID>S-0000001<", f"<FordringID>{'A' * 64}1<".encode())
+    body = body.replace(b"<FordringID>S-0000002<", f"<FordringID>{'A' * 64}2<".encode())
+
+    first = post_oir(client, body)
+    again = post_oir(client, body.replace(b"LONG-REFS", b"LONG-REFS-AGAIN"))
+
+    assert first.status_code == 202, first.text
+    results = first.json()["claims"]
+    assert [r["result"] for r in results] == ["accepted", "rejected", "rejected"]
+    for result in results[1:]:
+        assert "field.too_long" in [p["code"] for p in result["problems"]]
+        assert any(p.get("field") == "source_reference" for p in result["problems"])
+    assert again.status_code == 202, again.text
+    assert [r["result"] for r in again.json()["claims"]] == ["accepted", "rejected", "rejected"]
+
+
+@pytest.mark.parametrize(
+    ("source", "old", "new"),
+    [
+        (
+            "oir",
+            b"<MeddelelseID>CPR-ID</MeddelelseID>",
+            b"<MeddelelseID>OIR-010150-1000</MeddelelseID>",
+        ),
+        ("ksd", b"<BatchId>CPR-ID</BatchId>", b"<BatchId>KSD-0101501000</BatchId>"),
+    ],
+)
+def test_a_message_id_holding_a_cpr_number_is_refused(
+    client: TestClient, source: str, old: bytes, new: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The id is echoed in every answer, in conflicts and in the intake log: KY refused such
+    # ids, KSD and ØiR took them.
+    from adapters.ksd import samples as ksd_samples
+
+    body = (ksd_samples if source == "ksd" else samples).message(1, message_id="CPR-ID")
+    assert old in body
+    caplog.set_level(logging.INFO)
+
+    response = client.post(
+        f"/v1/intake/{source}", content=body.replace(old, new), headers={**auth(source), **XML}
+    )
+
+    assert response.status_code == 422, response.text
+    assert [p["code"] for p in response.json()["error"]["problems"]] == ["message_id.personal_data"]
+    assert not CPR.search(response.text)
+    assert not any(CPR.search(record.getMessage()) for record in caplog.records)
+    assert stored(client) == []
+
+
+def test_a_cpr_number_wherever_it_is_sent_is_masked_in_the_answer(client: TestClient) -> None:
+    # A main claim's reference holding a CPR number came back unmasked in its interest claim's
+    # related.main_claim_rejected; problems are masked where they are made into answers now.
+    body = with_interest(samples.message(1, message_id="CPR-MAIN"), "0101501000", "S-R1")
+    body = body.replace(b"<FordringID>S-0000000<", b"<FordringID>0101501000<")
+
+    response = post_oir(client, body)
+
+    assert response.status_code in (202, 422), response.text
+    assert "0101501000" not in response.text
+    assert "010150-****" in response.text
