@@ -34,6 +34,7 @@ _NS = "{" + NAMESPACE + "}"
 _NS_LEN = len(_NS)
 _ROOT_TAG = _NS + ROOT_NAME
 _ACCOUNT_TAG = _NS + "DebitorKonto"
+_CLAIM_TAG = _NS + "Fordring"
 # Elements that may repeat carry a 1-based index in every path, even when there is one.
 _REPEATED = frozenset(
     {"DebitorKonto", "Fordring", "Delfordring", "Haeftelse", "Fordringsnote", "Dokument"}
@@ -243,6 +244,28 @@ def _simple_values(element: etree._Element) -> dict[str, str]:
 
 Buckets = dict[tuple[str, str], list[Problem]]
 
+# A Fordring's or Delfordring's children by namespaced tag: the plain values by their name,
+# the free-text values (whitespace collapsed) by theirs, and the elements with children by kind.
+_CLAIM_PLAIN = {
+    tag: name for tag, name in _LOCAL.items() if name not in _COMPOUND and name not in _FREE_TEXT
+}
+_CLAIM_FREE = {tag: name for tag, name in _LOCAL.items() if name in _FREE_TEXT}
+_GROUP, _LIABILITY, _DOCUMENT, _NOTE, _SUB_CLAIM = range(5)
+_CLAIM_COMPOUND = {
+    _NS + "Periode": _GROUP,
+    _NS + "Rentevalg": _GROUP,
+    _NS + "Haeftelse": _LIABILITY,
+    _NS + "Dokument": _DOCUMENT,
+    _NS + "Fordringsnote": _NOTE,
+    _NS + "Delfordring": _SUB_CLAIM,
+}
+# The value keys of a Periode's or Rentevalg's children (`Periode/FraDato`), made once.
+_GROUP_KEYS = {
+    _NS + group: {tag: f"{group}/{name}" for tag, name in _LOCAL.items()}
+    for group in ("Periode", "Rentevalg")
+}
+_new_claim = tuple.__new__  # WireClaim's own __new__ without its keyword handling
+
 
 def _read_account(
     element: etree._Element, path: str, buckets: Buckets, used: set[tuple[str, str]]
@@ -250,11 +273,13 @@ def _read_account(
     values: dict[str, str] = {}
     claims: list[WireClaim] = []
     for child in element:
-        name = _LOCAL.get(child.tag)
-        if name == "Fordring":
+        tag = child.tag
+        if tag == _CLAIM_TAG:
             claim_path = f"{path}/Fordring[{len(claims) + 1}]"
             claims.append(_read_claim(child, claim_path, buckets, used, main=True))
-        elif name is not None:
+            continue
+        name = _LOCAL.get(tag)
+        if name is not None:
             text = _token(name, child.text)
             if text is not None:
                 values[name] = text
@@ -262,7 +287,7 @@ def _read_account(
         path=path,
         values=values,
         claims=tuple(claims),
-        problems=_take(buckets, used, "account", path),
+        problems=_take(buckets, used, "account", path) if buckets else (),
     )
 
 
@@ -275,51 +300,66 @@ def _read_claim(
     main: bool,
 ) -> WireClaim:
     values: dict[str, str] = {}
+    compound: list[etree._Element] | None = None
+    # The hot loop of the adapter, kept flat: it runs once for every child of every claim.
+    # Children with children of their own other than Periode and Rentevalg are rare: they are
+    # read after the loop, in their order.
+    for child in element:
+        tag = child.tag
+        name = _CLAIM_PLAIN.get(tag)
+        if name is not None:
+            text = child.text
+            if text is not None and (text := text.strip()):
+                values[name] = text
+            continue
+        name = _CLAIM_FREE.get(tag)
+        if name is not None:
+            text = child.text
+            if text is not None and (text := " ".join(text.split())):
+                values[name] = text
+            continue
+        kind = _CLAIM_COMPOUND.get(tag)
+        if kind == _GROUP:
+            keys = _GROUP_KEYS[tag]
+            for grand in child:
+                key = keys.get(grand.tag)
+                text = grand.text
+                if key is not None and text is not None and (text := text.strip()):
+                    values[key] = text
+        elif kind is not None:
+            if compound is None:
+                compound = []
+            compound.append(child)
+    if compound is None and not buckets:
+        return _new_claim(WireClaim, (path, values, (), (), (), (), (), ()))
     notes: list[WireNote] = []
     documents: list[WireNode] = []
     liabilities: list[WireNode] = []
     sub_claims: list[WireClaim] = []
-    # The hot loop of the adapter: kept flat, as a 1,000-claim message passes through it.
-    for child in element:
-        name = _LOCAL.get(child.tag)
-        if name is None:
-            continue
-        if name not in _COMPOUND:
-            text = child.text
-            if text is not None:
-                text = text.strip()
-                if name in _FREE_TEXT:
-                    text = " ".join(text.split())
-                if text:
-                    values[name] = text
-        elif name == "Periode" or name == "Rentevalg":
-            for grand in child:
-                key = _LOCAL.get(grand.tag)
-                text = grand.text
-                if key is not None and text is not None and (text := text.strip()):
-                    values[f"{name}/{key}"] = text
-        elif name == "Haeftelse":
+    for child in compound or ():
+        kind = _CLAIM_COMPOUND[child.tag]
+        if kind == _LIABILITY:
             item_path = f"{path}/Haeftelse[{len(liabilities) + 1}]"
-            liabilities.append(WireNode(path=item_path, values=_simple_values(child)))
-        elif name == "Dokument":
+            liabilities.append(WireNode(item_path, _simple_values(child)))
+        elif kind == _DOCUMENT:
             item_path = f"{path}/Dokument[{len(documents) + 1}]"
-            documents.append(WireNode(path=item_path, values=_simple_values(child)))
-        elif name == "Fordringsnote":
+            documents.append(WireNode(item_path, _simple_values(child)))
+        elif kind == _NOTE:
             note = (child.text or "").strip()
             if note:
-                notes.append(WireNote(path=f"{path}/Fordringsnote[{len(notes) + 1}]", text=note))
+                notes.append(WireNote(f"{path}/Fordringsnote[{len(notes) + 1}]", note))
         elif main:  # Delfordring; one nested in a Delfordring is a schema error, not read
             sub_path = f"{path}/Delfordring[{len(sub_claims) + 1}]"
             sub_claims.append(_read_claim(child, sub_path, buckets, used, main=False))
     return WireClaim(
-        path=path,
-        values=values,
-        notes=tuple(notes),
-        documents=tuple(documents),
-        liabilities=tuple(liabilities),
-        sub_claims=tuple(sub_claims),
-        problems=_take(buckets, used, "claim", path),
-        liability_problems=_take(buckets, used, "liability", path),
+        path,
+        values,
+        tuple(notes),
+        tuple(documents),
+        tuple(liabilities),
+        tuple(sub_claims),
+        _take(buckets, used, "claim", path),
+        _take(buckets, used, "liability", path),
     )
 
 
