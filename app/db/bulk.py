@@ -57,6 +57,9 @@ COPY_FROM = 4
 # The statement, the row keys in its parameter order, and each parameter's bind processor.
 _Plan = tuple[str, tuple[str, ...], list[_Processor]]
 _IDLE = TransactionStatus.IDLE
+# From this many rows, values are converted column by column, each distinct object once
+# (`_converted`); fewer are converted row by row.
+_BY_COLUMN_FROM = 8
 
 
 @contextlib.contextmanager
@@ -285,10 +288,10 @@ class BulkInsert:
         values = _converted(rows, order, processors)
         if copy:
             _copy(connection, statement, values)
-        elif dialect.name == "postgresql":
-            _executemany(connection, statement, values)
         else:
-            connection.exec_driver_sql(statement, values)
+            # By the driver itself on SQLite too: SQLAlchemy's execution around it (context,
+            # result set-up) cost more than SQLite's own insert of a single-claim message.
+            _executemany(connection, statement, values)
 
     def _plan(self, dialect: Dialect, keys: tuple[str, ...], *, copy: bool) -> _Plan:
         plan = self._plans.get((dialect.name, keys, copy))
@@ -342,6 +345,13 @@ def _uuid_text(value: uuid.UUID | None) -> str | None:  # a `_Processor`
 def _converted(
     rows: Sequence[Mapping[str, Any]], keys: tuple[str, ...], processors: list[_Processor]
 ) -> list[tuple[Any, ...]]:
+    if len(rows) < _BY_COLUMN_FROM:
+        # A few rows (a single-claim message): row by row, with nothing to share.
+        plan = list(zip(keys, processors, strict=True))
+        return [
+            tuple(row[key] if process is None else process(row[key]) for key, process in plan)
+            for row in rows
+        ]
     columns: list[list[Any]] = []
     for key, process in zip(keys, processors, strict=True):
         raw = [row[key] for row in rows]
@@ -369,7 +379,7 @@ def _executemany(connection: Connection, statement: str, values: list[tuple[Any,
     driver = connection.connection.driver_connection
     with (
         _as_sqlalchemy_errors(connection, statement),
-        driver.cursor() as cursor,  # type: ignore[union-attr]
+        contextlib.closing(driver.cursor()) as cursor,  # type: ignore[union-attr]
     ):
         cursor.executemany(statement, values)
 
