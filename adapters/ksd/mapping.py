@@ -178,6 +178,8 @@ def _map_repeated(
     elif head == "Renter":
         position, _, element = rest.partition("/")
         number = _position(position) - 1
+        if number < 0:  # not in a Rente: the schema check has said so
+            return
         while len(rente) <= number:
             rente.append({})
         rente[number][element] = value
@@ -188,6 +190,8 @@ def _map_repeated(
     elif head == "Dokumenter":
         position, _, element = rest.partition("/")
         number = _position(position) - 1
+        if number < 0:  # not in a Dokument: the schema check has said so
+            return
         name = _DOCUMENT_FIELDS.get(element)
         documents = fields.setdefault("documents", [])
         while len(documents) <= number:
@@ -256,8 +260,15 @@ def _default_reference(fields: dict[str, Any], paths: dict[str, str]) -> None:
 
 
 def _position(step: str) -> int:
-    # `Medskyldner[2]` -> 2
-    return int(step[step.index("[") + 1 : -1])
+    """Return a step's position (`Medskyldner[2]` -> 2), or 0 for a step without one.
+
+    An element of another list's name directly inside Dokumenter or Renter (`Beloeb`, not
+    `Dokument[1]`) has none: the schema check reports it, and the mapping skips it.
+    """
+    opening = step.find("[")
+    if opening < 0 or not step.endswith("]"):
+        return 0
+    return int(step[opening + 1 : -1])
 
 
 def _with_fields(problems: tuple[Problem, ...], paths: Mapping[str, str]) -> tuple[Problem, ...]:

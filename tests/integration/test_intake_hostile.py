@@ -35,14 +35,9 @@ from hypothesis import HealthCheck, event, given, settings
 from app.db.session import Database
 from tests import hostile
 
-# Kept out until fixed: cases that break a property today (each reported with a reproducer).
-KNOWN = frozenset(
-    {
-        # KSD: an element of the contract's names directly in Dokumenter or Renter
-        # (<Dokumenter><Beloeb>1</Beloeb></Dokumenter>) is answered 500.
-        hostile.KSD_NAME_IN_LIST,
-    }
-)
+# Kept out until fixed: cases that break a property today (each reported with a reproducer);
+# none at present.
+KNOWN: frozenset[str] = frozenset()
 # Whole-message refusals that name their problem without a place (no source_path or field).
 KNOWN_PLACELESS = frozenset(
     {

@@ -332,3 +332,27 @@ def test_a_cpr_number_wherever_it_is_sent_is_masked_in_the_answer(client: TestCl
     assert response.status_code in (202, 422), response.text
     assert "0101501000" not in response.text
     assert "010150-****" in response.text
+
+
+@pytest.mark.parametrize(
+    "inside", ["<Dokumenter><Beloeb>1</Beloeb></Dokumenter>", "<Renter><Beloeb>1</Beloeb></Renter>"]
+)
+def test_a_known_element_out_of_place_in_a_ksd_list_is_a_problem_not_a_500(
+    client: TestClient, inside: str
+) -> None:
+    body = (
+        '<Batch xmlns="urn:kombit:ksd:debitor:krav:1"><Hoved><BatchId>B-1</BatchId>'
+        "<Dannet>2026-03-01T06:30:00</Dannet><Kommunekode>751</Kommunekode>"
+        "<AntalKrav>1</AntalKrav></Hoved><Krav><KravId>K-1</KravId><Skyldner><CVR>30000005</CVR>"
+        "</Skyldner><Periode><Fra>2025-01-01</Fra><Til>2025-01-31</Til></Periode>"
+        "<Hovedstol>100.00</Hovedstol><Beloeb>100.00</Beloeb><Stiftelsesdato>2025-02-01"
+        "</Stiftelsesdato><Forfaldsdato>2025-03-01</Forfaldsdato><SidsteRettidigeBetalingsdato>"
+        f"2025-03-15</SidsteRettidigeBetalingsdato>{inside}</Krav></Batch>"
+    ).encode()
+
+    response = client.post("/v1/intake/ksd", content=body, headers={**auth("ksd"), **XML})
+
+    assert response.status_code == 422, response.text
+    paths = [p.get("source_path", "") for p in response.json()["error"]["problems"]]
+    assert any("/Beloeb" in path and ("Dokumenter" in path or "Renter" in path) for path in paths)
+    assert stored(client) == []
