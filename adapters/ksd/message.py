@@ -86,6 +86,11 @@ _REPEATABLE = frozenset({"Krav", *(name for name, kind in _KINDS.items() if kind
 _ELEMENTS = {
     _NS + name: (name, kind) for name, kind in (*_KINDS.items(), *((n, 0) for n in _LEAVES))
 }
+# The same with the value key under the prefixes without a position (`Periode/Fra`), made once.
+_KEYS = {
+    prefix: {tag: (prefix + name, kind) for tag, (name, kind) in _ELEMENTS.items()}
+    for prefix in ("", *(f"{name}/" for name, kind in _KINDS.items() if kind == _CONTAINER))
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,13 +214,20 @@ def message_id(batch: KsdBatch) -> str:
 def _flatten(
     element: etree._Element, prefix: str, values: dict[str, str], counts: dict[str, int]
 ) -> None:
+    keys = _KEYS.get(prefix)  # None under a repeated element: `Medskyldner[2]/`
     for child in element:
         # Unknown elements and other namespaces are schema violations, reported as such.
-        known = _ELEMENTS.get(child.tag)
-        if known is None:
-            continue
-        name, kind = known
-        key = prefix + name
+        tag = child.tag
+        if keys is not None:
+            known = keys.get(tag)
+            if known is None:
+                continue
+            key, kind = known
+        else:
+            named = _ELEMENTS.get(tag)
+            if named is None:
+                continue
+            key, kind = prefix + named[0], named[1]
         if not kind:  # most elements: a plain value
             if key not in values:  # a repeated single element breaks the schema: keep the first
                 text = child.text
