@@ -468,33 +468,36 @@ def _check_within_message(items: Sequence[_Item]) -> None:
         if len(ref) > REFERENCE_LENGTH:
             # No contract allows it (KY 33, KSD and ØiR 64 characters), but a claim is
             # stored under its reference, so a longer one is refused here, whatever the source.
-            item.claim = None
-            item.refused_reference = True
-            item.problems.append(
-                Problem(
-                    code="field.too_long",
-                    field="source_reference",
-                    source_path=item.candidate.source_path,
-                    message=(
-                        f"the claim's reference has {len(ref)} characters; "
-                        f"at most {REFERENCE_LENGTH} are allowed"
-                    ),
-                )
+            _refuse_reference(
+                item,
+                "field.too_long",
+                f"the claim's reference has {len(ref)} characters; "
+                f"at most {REFERENCE_LENGTH} are allowed",
             )
         elif ref in seen:
-            item.claim = None
-            item.refused_reference = True
-            item.problems.append(
-                Problem(
-                    code="claim.duplicate_in_message",
-                    field="source_reference",
-                    source_path=item.candidate.source_path,
-                    message=f"reference {ref} is used by claim {seen[ref]} of this message too",
-                    value=ref,
-                )
+            _refuse_reference(
+                item,
+                "claim.duplicate_in_message",
+                f"reference {ref} is used by claim {seen[ref]} of this message too",
+                value=ref,
             )
         else:
             seen[ref] = item.candidate.index
+
+
+def _refuse_reference(item: _Item, code: str, message: str, *, value: str | None = None) -> None:
+    """Reject a claim for its reference; it is stored under one of its own (`_Writes.add`)."""
+    item.claim = None
+    item.refused_reference = True
+    item.problems.append(
+        Problem(
+            code=code,
+            field="source_reference",
+            source_path=item.candidate.source_path,
+            message=message,
+            value=value,
+        )
+    )
 
 
 def _check_against_stored(

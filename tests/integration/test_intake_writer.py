@@ -78,6 +78,41 @@ def count(database: Database, column: Any) -> int:
         return int(session.scalar(select(func.count(column))) or 0)
 
 
+def stored_first_by_another_process(
+    monkeypatch: pytest.MonkeyPatch,
+    database: Database,
+    catalogue: Catalogue,
+    message: tuple[SourceSystem, bytes],
+) -> list[bool]:
+    """Make `message` stored by a separate connection and transaction ("another process"),
+    committed after the writer's next batch has looked up and decided but before it writes.
+
+    Returns a list that holds True once that has happened.
+    """
+    interfered: list[bool] = []
+    write = intake._Writes.execute
+
+    def store_it_first(writes: Any, session: Any, connection: Any, **options: Any) -> None:
+        if not interfered:
+            interfered.append(True)
+            with database.sessions() as other, other.begin():
+                intake.receive(
+                    other,
+                    source=message[0],
+                    raw=message[1],
+                    media_type="application/json",
+                    principal="another process",
+                    catalogue=catalogue,
+                    claimant_id=CLAIMANT,
+                    now=NOW,
+                    today=NOW.date(),
+                )
+        write(writes, session, connection, **options)
+
+    monkeypatch.setattr(intake._Writes, "execute", store_it_first)
+    return interfered
+
+
 def ky(message_id: str, claims: int = 1) -> tuple[SourceSystem, bytes]:
     return SourceSystem.KY, ky_samples.message(claims, message_id=message_id)
 
@@ -193,30 +228,10 @@ def test_a_batch_that_loses_a_race_is_stored_message_by_message(
 ) -> None:
     """Another process stores one of the batch's messages between look-up and insert."""
     raced, bystander = ky("W-RACED-ABC", claims=2), ky("W-BYSTANDER-ABC")
-    interfered: list[bool] = []
-    write = intake._Writes.execute
+    # The batch has looked up what is stored and decided; now, before it writes, the raced
+    # message is stored by another process, committed first.
+    interfered = stored_first_by_another_process(monkeypatch, database, catalogue, raced)
 
-    def store_it_first(writes: Any, session: Any, connection: Any, **options: Any) -> None:
-        # The batch has looked up what is stored and decided; now, before it writes, the
-        # raced message is stored by a separate connection and transaction ("another
-        # process"), committed first.
-        if not interfered:
-            interfered.append(True)
-            with database.sessions() as other, other.begin():
-                intake.receive(
-                    other,
-                    source=raced[0],
-                    raw=raced[1],
-                    media_type="application/json",
-                    principal="another process",
-                    catalogue=catalogue,
-                    claimant_id=CLAIMANT,
-                    now=NOW,
-                    today=NOW.date(),
-                )
-        write(writes, session, connection, **options)
-
-    monkeypatch.setattr(intake._Writes, "execute", store_it_first)
     first, second = (outcome_or_error(f) for f in submit_all(writer, catalogue, [raced, bystander]))
 
     assert interfered
@@ -287,27 +302,8 @@ def test_a_write_that_fails_half_way_leaves_nothing_of_its_message(
     body = orjson.loads(raw)
     body["messageId"] = "W-OTHER-ABC"
     other = orjson.dumps(body)
-    interfered: list[bool] = []
-    write = intake._Writes.execute
+    interfered = stored_first_by_another_process(monkeypatch, database, catalogue, (source, other))
 
-    def store_the_claim_first(writes: Any, session: Any, connection: Any, **options: Any) -> None:
-        if not interfered:
-            interfered.append(True)
-            with database.sessions() as elsewhere, elsewhere.begin():
-                intake.receive(
-                    elsewhere,
-                    source=source,
-                    raw=other,
-                    media_type="application/json",
-                    principal="another process",
-                    catalogue=catalogue,
-                    claimant_id=CLAIMANT,
-                    now=NOW,
-                    today=NOW.date(),
-                )
-        write(writes, session, connection, **options)
-
-    monkeypatch.setattr(intake._Writes, "execute", store_the_claim_first)
     (outcome,) = (outcome_or_error(f) for f in submit_all(writer, catalogue, [(source, raw)]))
 
     assert interfered
