@@ -154,6 +154,22 @@ class Checkpointer:
                 return
 
 
+# The SQLite intake writer's page cache (SQLite's default is 2 MiB). A 1,000-claim message
+# adds a row to the claim table and an entry to each of its ten indexes per claim, at places
+# spread over the whole index; with the default cache those pages were read again from the
+# file for every message once the tables outgrew it. Measured in process (1,000-claim KSD
+# messages into a table of 20,000 claims): inserting the claims 12.2 -> 10.4 ms, their events
+# 3.0 -> 2.5 ms. Only the writer's connection gets it: SQLite allocates the pages as it uses
+# them, so this is an upper bound on what the one writer keeps, not memory taken up front.
+WRITER_CACHE_KIB = 64 * 1024
+
+
+def _grow_cache(connection: Connection) -> None:
+    driver = connection.connection.driver_connection
+    # On the driver: SQLAlchemy would begin a transaction around the statement.
+    driver.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")  # type: ignore[union-attr]
+
+
 class Database:
     """An engine and its session factory, made once per process.
 
@@ -215,6 +231,8 @@ class Database:
             connection = self._writer_connection
             if connection is None or connection.closed:
                 connection = self._writer_connection = self._writer_engine.connect()
+                if self.is_sqlite:
+                    _grow_cache(connection)
             with Session(bind=connection, expire_on_commit=False) as session, session.begin():
                 yield session
 

@@ -95,7 +95,7 @@ async def post_message(source: str, request: Request) -> Response:
     outcome = await runtime.intake_writer.store(prepared)
     headers = {"Idempotent-Replayed": "true"} if outcome.replay else {}
     return Response(
-        content=dumps(outcome.body),
+        content=outcome.json(),
         status_code=outcome.status_code,
         media_type="application/json",
         headers=headers,

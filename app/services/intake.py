@@ -38,7 +38,7 @@ from app.domain.catalogue import Catalogue
 from app.domain.claim import CanonicalClaim, ClaimCandidate, ClaimCategory, SourceSystem
 from app.domain.identifiers import contains_cpr_like, redact_cpr_like
 from app.domain.problems import Problem
-from app.encoding import dumps
+from app.encoding import dumps, dumps_bytes, model_json
 from app.errors import AppError, Conflict, InvalidRequest, UnsupportedMediaType
 from app.metrics_registry import INTAKE_CLAIMS
 from app.services import readiness
@@ -102,6 +102,12 @@ class Outcome:
     status_code: int
     body: dict[str, Any]
     replay: bool = False
+    # The body as JSON, when it was made already (it is stored with the message too).
+    content: bytes | None = None
+
+    def json(self) -> bytes:
+        """Return the body as JSON."""
+        return self.content if self.content is not None else dumps_bytes(self.body)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +130,7 @@ class _Item:
     claim: CanonicalClaim | None
     problems: list[Problem]
     content_sha256: str = ""
-    data: dict[str, Any] | None = None  # the claim as stored (JSON), once it is final
+    data: orjson.Fragment | None = None  # the claim as stored (its JSON), once it is final
     claim_id: uuid.UUID = field(default_factory=uuid.uuid4)
     state: str = ClaimState.ACCEPTED
     duplicate: bool = False
@@ -192,10 +198,14 @@ def _sha256(data: bytes) -> str:
 
 
 def _content_hash(item: _Item) -> str:
-    payload = (
-        item.claim.model_dump(mode="json") if item.claim is not None else item.candidate.fields
-    )
-    return _hash_payload(payload)
+    """Return what tells a claim's content apart: the hash of its canonical JSON.
+
+    The claim's JSON with sorted keys (`model_json`, the same bytes as its `model_dump` sorted),
+    or, for a claim that could not be built, of the fields the source sent.
+    """
+    if item.claim is not None:
+        return _sha256(model_json(item.claim, sort_keys=True))
+    return _hash_payload(item.candidate.fields)
 
 
 def _hash_payload(payload: dict[str, Any]) -> str:
@@ -350,8 +360,10 @@ def store(
             continue
         _assess(prepared.items, catalogue=catalogue, context=context, today=prepared.today)
         body["claims"] = [_result(item) for item in prepared.items]
-        writes.add(prepared, body)
-        results.append(Outcome(status_code=202, body=body))
+        # The answer as JSON, made once: stored with the message and sent.
+        content = dumps_bytes(body)
+        writes.add(prepared, body, content)
+        results.append(Outcome(status_code=202, body=body, content=content))
     writes.execute(session, connection, commit=commit)
     return results
 
@@ -397,11 +409,9 @@ def _decide(
     _check_against_stored(items, existing, prepared.message_id)
     _link_related(items, existing, catalogue)
     for item in items:
-        # Dumped once: the same JSON is hashed and stored.
-        item.data = item.claim.model_dump(mode="json") if item.claim is not None else None
-        item.content_sha256 = _hash_payload(
-            item.data if item.data is not None else item.candidate.fields
-        )
+        # Made once here, stored as it is (an orjson fragment goes into the row's JSON as is).
+        item.data = orjson.Fragment(model_json(item.claim)) if item.claim is not None else None
+        item.content_sha256 = _content_hash(item)
         item.state = ClaimState.ACCEPTED if item.accepted else ClaimState.INVALID
     _resolve_repeats(items, existing)
     accepted = sum(1 for item in items if item.accepted)
@@ -687,7 +697,7 @@ def _row(item: _Item) -> dict[str, Any]:
             "main_claim_id": item.main_claim_id,
             "principal": claim.principal,
             "amount": claim.amount,
-            "data": item.data if item.data is not None else claim.model_dump(mode="json"),
+            "data": item.data if item.data is not None else orjson.Fragment(model_json(claim)),
             "holds": item.holds,
             "next_check_date": item.next_check_date,
             "limitation_date": readiness.limitation_date(claim),
@@ -729,8 +739,11 @@ class _Writes:
         self.transfers: list[_Item] = []
         self.transfer_rows: list[dict[str, Any]] = []
 
-    def add(self, prepared: Prepared, body: dict[str, Any]) -> None:
-        """Add one decided message: its raw bytes with its answer, and every claim's rows."""
+    def add(self, prepared: Prepared, body: dict[str, Any], content: bytes) -> None:
+        """Add one decided message: its raw bytes with its answer, and every claim's rows.
+
+        `content` is the answer (`body`) as JSON, stored as it is.
+        """
         message_pk = uuid.uuid4()
         now, source = prepared.now, prepared.source.value
         self.messages.append(
@@ -746,7 +759,7 @@ class _Writes:
                 "received_at": now,
                 "claim_count": len(prepared.items),
                 "accepted_count": body["counts"]["accepted"],
-                "response": body,
+                "response": orjson.Fragment(content),
             }
         )
         # Main claims first, so a related claim's foreign key finds its main claim.

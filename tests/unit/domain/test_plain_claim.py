@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -28,6 +29,7 @@ from app.domain.claim import (
     validate,
 )
 from app.domain.identifiers import IdentifierKind
+from app.encoding import model_json
 
 ROOT = Path(__file__).resolve().parents[3]
 CATALOGUE = catalogue_module.load(ROOT / "contracts" / "psrm" / "catalogue.json")
@@ -306,6 +308,13 @@ def _same(plain: CanonicalClaim | None, model: CanonicalClaim | None) -> None:
     assert plain == model
     assert plain.model_dump() == model.model_dump()
     assert plain.model_dump(mode="json") == model.model_dump(mode="json")
+    # Intake stores and hashes the claim's JSON made by orjson alone (`model_json`): the same
+    # bytes as pydantic's dump, whichever way the claim was built.
+    for claim in (plain, model):
+        assert model_json(claim) == orjson.dumps(claim.model_dump(mode="json"))
+        assert model_json(claim, sort_keys=True) == orjson.dumps(
+            claim.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS
+        )
     assert plain.model_fields_set == model.model_fields_set
     # Same types and exact values (Decimal exponents, enum members), nested models included.
     assert repr(plain) == repr(model)
