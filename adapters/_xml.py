@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import threading
 from collections.abc import Collection
 from functools import cache
 from pathlib import Path
@@ -175,11 +176,31 @@ def clean_message(text: str) -> str:
     return redact_cpr_like(text)[:300]
 
 
-@cache
+# Loaded schemas, per thread. lxml keeps a validation's problems on the schema object (its
+# `error_log`, cleared when a validation starts and filled while libxml2 validates without
+# the GIL), so two threads checking messages against one shared schema mixed their problems
+# up: a message could come back with another sender's problems, or with none at all.
+_SCHEMAS = threading.local()
+
+
 def schema(relative: str) -> etree.XMLSchema:
-    """Load (once) an XSD from `contracts/`, e.g. `schema("ksd/batch.xsd")`."""
-    path = CONTRACTS / relative
-    return etree.XMLSchema(etree.parse(str(path), parser=_parser()))
+    """Return an XSD from `contracts/`, e.g. `schema("ksd/batch.xsd")`, loaded once per thread.
+
+    The schema is this thread's own: validate with it and read its `error_log` in this thread.
+    """
+    loaded: dict[str, etree.XMLSchema] | None = getattr(_SCHEMAS, "loaded", None)
+    if loaded is None:
+        loaded = _SCHEMAS.loaded = {}
+    found = loaded.get(relative)
+    if found is None:
+        found = loaded[relative] = etree.XMLSchema(_schema_document(relative))
+    return found
+
+
+@cache
+def _schema_document(relative: str) -> etree._ElementTree:
+    # Parsed once; each thread compiles its own schema from it (lxml copies the document).
+    return etree.parse(str(CONTRACTS / relative), parser=_parser())
 
 
 def validate(root: etree._Element, xsd: etree.XMLSchema) -> None:
