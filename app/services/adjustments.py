@@ -22,6 +22,7 @@ from app.db.tables import Claim, ClaimEvent, SourceMessage, Transfer
 from app.domain.claim import SourceSystem
 from app.domain.problems import Problem
 from app.errors import Conflict, InvalidRequest
+from app.ids import new_id
 from app.services import transfer
 
 MEDIA_TYPE = "application/json"
@@ -262,7 +263,7 @@ def receive(
         next_seq[claim.id] = seq
         ready = claim.state == "at_psrm" and claim.id not in busy
         busy.add(claim.id)
-        action_id = uuid.uuid4().hex
+        action_id = new_id().hex
         rows.append(
             {
                 "claim_id": claim.id,
@@ -322,7 +323,7 @@ def receive(
         insert(SourceMessage),
         [
             {
-                "id": uuid.uuid4(),
+                "id": new_id(),
                 "source": source.value,
                 "message_id": stored_id,
                 "content_sha256": digest,

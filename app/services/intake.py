@@ -40,6 +40,7 @@ from app.domain.identifiers import contains_cpr_like, redact_cpr_like
 from app.domain.problems import Problem
 from app.encoding import dumps, dumps_bytes, model_json
 from app.errors import AppError, Conflict, InvalidRequest, UnsupportedMediaType
+from app.ids import new_id
 from app.metrics_registry import INTAKE_CLAIMS
 from app.services import readiness
 
@@ -131,7 +132,7 @@ class _Item:
     problems: list[Problem]
     content_sha256: str = ""
     data: orjson.Fragment | None = None  # the claim as stored (its JSON), once it is final
-    claim_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    claim_id: uuid.UUID = field(default_factory=new_id)
     state: str = ClaimState.ACCEPTED
     duplicate: bool = False
     corrects: _Stored | None = None
@@ -744,7 +745,7 @@ class _Writes:
 
         `content` is the answer (`body`) as JSON, stored as it is.
         """
-        message_pk = uuid.uuid4()
+        message_pk = new_id()
         now, source = prepared.now, prepared.source.value
         self.messages.append(
             {
@@ -785,7 +786,7 @@ class _Writes:
                     source=source,
                     source_reference=(
                         (None if item.refused_reference else item.candidate.source_reference)
-                        or f"#{uuid.uuid4()}"
+                        or f"#{new_id()}"
                     ),
                     revision=1,
                     received_at=now,
@@ -808,7 +809,7 @@ class _Writes:
                         "claim_id": item.claim_id,
                         "seq": 0,
                         "kind": "create",
-                        "action_id": uuid.uuid4().hex,
+                        "action_id": new_id().hex,
                         "area": row["business_area"] or "",
                         "payload": {},
                         "state": readiness.QUEUED,

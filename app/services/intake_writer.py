@@ -65,10 +65,18 @@ class IntakeWriter:
         Raises:
             Conflict, InvalidRequest: as `intake.receive` (nothing of the message stored).
         """
-        return await asyncio.wrap_future(self.submit(prepared))
+        outcome = await asyncio.wrap_future(self.submit(prepared))
+        # Counted and logged here, on the event loop, not in the writer thread: writing the
+        # log line lets go of the GIL, and the one writer thread, which every request waits
+        # for, would then wait to get it back.
+        intake.account(prepared, outcome)
+        return outcome
 
     def submit(self, prepared: intake.Prepared) -> Future[intake.Outcome]:
-        """Queue a prepared message; the future holds its answer once it is committed."""
+        """Queue a prepared message; the future holds its answer once it is committed.
+
+        The message is not counted or logged (`intake.account`): `store` does that.
+        """
         future: Future[intake.Outcome] = Future()
         with self._lock:
             if self._thread is None:
@@ -134,8 +142,8 @@ class IntakeWriter:
             for job in jobs:
                 self._write_alone(*job)
             return
-        for (prepared, future), result in zip(jobs, results, strict=True):
-            _settle(prepared, future, result)
+        for (_, future), result in zip(jobs, results, strict=True):
+            _settle(future, result)
 
     def _write_alone(self, prepared: intake.Prepared, future: Future[intake.Outcome]) -> None:
         # Storing decides on (and so changes) the prepared items: prepare afresh each time.
@@ -169,7 +177,7 @@ class IntakeWriter:
             except Exception as exc:
                 future.set_exception(exc)
                 return
-            _settle(fresh, future, result)
+            _settle(future, result)
             return
 
 
@@ -201,11 +209,8 @@ def rounds(jobs: Sequence[T], *, keys: Callable[[T], AbstractSet[Key]]) -> list[
     return result
 
 
-def _settle(
-    prepared: intake.Prepared, future: Future[intake.Outcome], result: intake.Outcome | AppError
-) -> None:
+def _settle(future: Future[intake.Outcome], result: intake.Outcome | AppError) -> None:
     if isinstance(result, AppError):
         future.set_exception(result)
     else:
-        intake.account(prepared, result)
         future.set_result(result)

@@ -21,6 +21,7 @@ from app.domain.claim import CanonicalClaim
 from app.domain.readiness import HoldReason, OnboardingState
 from app.domain.readiness import Onboarding as OnboardingVerdict
 from app.errors import InvalidRequest, NotFound
+from app.ids import new_id
 from app.services import readiness
 
 
@@ -287,7 +288,7 @@ def pause(
     if not reason.strip() or not holder.strip():
         raise InvalidRequest("a pause needs a holder and a reason")
     row = Pause(
-        id=uuid.uuid4(),
+        id=new_id(),
         claimant_id=claimant_id,
         area=area,
         fordringstype=fordringstype,

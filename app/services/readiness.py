@@ -23,6 +23,7 @@ from app.domain.claim import CanonicalClaim
 from app.domain.readiness import Onboarding as OnboardingVerdict
 from app.domain.readiness import OnboardingState, Readiness, assess
 from app.domain.readiness import Pause as PauseVerdict
+from app.ids import new_id
 
 # Claim states (a closed set; the README has the table).
 HELD = "held"
@@ -164,7 +165,7 @@ def apply(
                         "claim_id": row.id,
                         "seq": seqs.get(row.id, 0),
                         "kind": "create",
-                        "action_id": uuid.uuid4().hex,
+                        "action_id": new_id().hex,
                         "area": row.business_area or "",
                         "payload": {},
                         "state": QUEUED,

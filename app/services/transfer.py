@@ -68,6 +68,7 @@ from app.db.session import Database
 from app.db.tables import Base, Claim, ClaimEvent, Delivery, Pause, Transfer
 from app.domain.claim import CanonicalClaim
 from app.encoding import dumps
+from app.ids import new_id
 from app.metrics_registry import DEAD_LETTERS, RETRIES, TRANSFER_LATENCY
 
 log = logging.getLogger(__name__)
@@ -273,14 +274,14 @@ def take(
     batch = session.execute(query).all()
     if not batch:
         return None
-    delivery_pk = uuid.uuid4()
+    delivery_pk = new_id()
     session.execute(
         insert(Delivery),
         [
             {
                 "id": delivery_pk,
-                "delivery_id": f"KB-{now:%Y%m%d}-{uuid.uuid4().hex[:20]}",
-                "transaction_id": str(uuid.uuid4()),
+                "delivery_id": f"KB-{now:%Y%m%d}-{new_id().hex[:20]}",
+                "transaction_id": str(new_id()),
                 "state": OPEN,
                 "action_count": len(batch),
                 "attempts": 0,

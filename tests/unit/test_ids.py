@@ -1,0 +1,54 @@
+"""New ids are random version-4 UUIDs, unique across threads and across a fork."""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+
+from app.ids import new_id
+
+
+def test_ids_are_version_4_uuids_and_unique() -> None:
+    ids = [new_id() for _ in range(5_000)]  # many times what one pool of bytes holds
+
+    assert len(set(ids)) == len(ids)
+    assert all(isinstance(i, uuid.UUID) and i.version == 4 for i in ids)
+    assert all(i.variant == uuid.RFC_4122 for i in ids)
+
+
+def test_threads_never_hand_out_the_same_id() -> None:
+    found: list[list[uuid.UUID]] = [[] for _ in range(4)]
+    start = threading.Barrier(len(found))
+
+    def make(into: list[uuid.UUID]) -> None:
+        start.wait()
+        into.extend(new_id() for _ in range(2_000))
+
+    threads = [threading.Thread(target=make, args=(into,)) for into in found]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    every = [i for ids in found for i in ids]
+    assert len(set(every)) == len(every) == 8_000
+
+
+def test_a_forked_child_does_not_repeat_its_parents_ids() -> None:
+    new_id()  # the parent has random bytes left over, which a child must not reuse
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: send its next ids and leave at once
+        os.close(read)
+        os.write(write, b"".join(new_id().bytes for _ in range(10)))
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        data = pipe.read()
+    os.waitpid(pid, 0)
+    child = {uuid.UUID(bytes=data[i : i + 16]) for i in range(0, len(data), 16)}
+    parent = {new_id() for _ in range(10)}
+
+    assert len(child) == 10
+    assert child.isdisjoint(parent)
