@@ -95,12 +95,13 @@ def parse_document(raw: bytes, *, encodings: Collection[str] | None = None) -> e
 
     Raises:
         MessageParseError: empty, not well-formed, in an encoding the contract does not
-            allow or that contradicts its byte-order mark, or with a DOCTYPE/entity declaration.
+            allow or that contradicts its byte-order mark, or with a DOCTYPE/entity declaration;
+            its problem names the line (`line 1` where the parser names none).
     """
     if not raw or raw.isspace():  # as `not raw.strip()`, without copying the message
         raise MessageParseError(
             "the message is empty",
-            [Problem(code="xml.malformed", message="the message is empty")],
+            [Problem(code="xml.malformed", message="the message is empty", source_path="line 1")],
         )
     encoding, declared, bom = _encoding_of(raw)
     if bom and declared is not None and not declared.startswith(encoding):
@@ -136,7 +137,13 @@ def parse_document(raw: bytes, *, encodings: Collection[str] | None = None) -> e
     if "<!doctype" in head or declares or "<!entity" in head:
         raise MessageParseError(
             "XML with a DOCTYPE or entity declarations is refused",
-            [Problem(code="xml.doctype_forbidden", message="DOCTYPE and ENTITY are not allowed")],
+            [
+                Problem(
+                    code="xml.doctype_forbidden",
+                    message="DOCTYPE and ENTITY are not allowed",
+                    source_path=_declaration_line(raw, encoding),
+                )
+            ],
         )
     try:
         root = etree.fromstring(raw, parser=_parser())
@@ -148,21 +155,61 @@ def parse_document(raw: bytes, *, encodings: Collection[str] | None = None) -> e
                 Problem(
                     code="xml.malformed",
                     message=clean_message(str(exc.msg if hasattr(exc, "msg") else exc)),
-                    source_path=f"line {line}" if line else None,
+                    # libxml2 counts lines from 1; 0 or none when it has no line to give.
+                    source_path=f"line {line if line and line > 0 else 1}",
                 )
             ],
         ) from exc
     except (ValueError, LookupError) as exc:  # unknown encoding, bytes not in the declared one
         raise MessageParseError(
             "the message's encoding is not readable",
-            [Problem(code="xml.encoding", message=clean_message(str(exc)))],
+            [
+                Problem(
+                    code="xml.encoding",
+                    message=clean_message(str(exc)),
+                    source_path="line 1",  # where the XML declaration names the encoding
+                )
+            ],
         ) from exc
     if root.getroottree().docinfo.doctype:
         raise MessageParseError(
             "XML with a DOCTYPE is refused",
-            [Problem(code="xml.doctype_forbidden", message="DOCTYPE is not allowed")],
+            [
+                Problem(
+                    code="xml.doctype_forbidden",
+                    message="DOCTYPE is not allowed",
+                    source_path=_declaration_line(raw, encoding),
+                )
+            ],
         )
     return root
+
+
+_DECLARATION = re.compile(r"<!(?:doctype|entity)", re.IGNORECASE)
+_DECLARATION_BYTES = re.compile(rb"<!(?:doctype|entity)", re.IGNORECASE)
+
+
+def _declaration_line(raw: bytes, encoding: str) -> str:
+    """Return `line N` of the first DOCTYPE or ENTITY declaration, for a refusal only.
+
+    Lines end at a line feed, a carriage return, or both, as XML counts them. UTF-16 is
+    decoded first; any other encoding the contracts read keeps `<!`, the letters of the
+    keywords and the line ends as single ASCII bytes. `line 1` if none is found.
+    """
+    if encoding.startswith("utf-16"):
+        text = _head_text(raw, encoding, len(raw))
+        match = _DECLARATION.search(text)
+        if match is None:
+            return "line 1"
+        before = text[: match.start()]
+        ends = before.count("\n") + before.count("\r") - before.count("\r\n")
+        return f"line {ends + 1}"
+    found = _DECLARATION_BYTES.search(raw)
+    if found is None:
+        return "line 1"
+    head = raw[: found.start()]
+    ends = head.count(b"\n") + head.count(b"\r") - head.count(b"\r\n")
+    return f"line {ends + 1}"
 
 
 _QUOTED_VALUE = re.compile(r"(value|Element '[^']*'): '[^']*'")
@@ -218,7 +265,7 @@ def validate(root: etree._Element, xsd: etree.XMLSchema) -> None:
             Problem(
                 code="xml.schema",
                 message=clean_message(entry.message),
-                source_path=(entry.path or None),
+                source_path=entry.path or f"line {entry.line}",
             )
         )
     raise MessageContractError("the message does not match its schema", problems)

@@ -1295,9 +1295,6 @@ class Checker:
     db: Database
     records: Callable[[], list[logging.LogRecord]]
     clear_records: Callable[[], None]
-    # Problem codes let through without a place (source_path or field); seen ones are kept.
-    placeless: frozenset[str] = frozenset()
-    placeless_seen: set[str] = field(default_factory=set)
     stray_names: bool = False
 
     def post(self, source: str, rendered: Rendered, *, again: bool = True) -> Any:
@@ -1342,7 +1339,7 @@ class Checker:
             _require(not leaked, f"log record {record.name} shows {leaked}: {logged[:300]!r}")
         after = table_counts(self.db)
         if status >= 400:
-            _check_error_shape(status, answer, self.placeless, self.placeless_seen)
+            _check_error_shape(status, answer)
             _require(after == before, f"refused ({status}) but stored: {before} -> {after}")
         elif status == 202:
             _check_taken(self.db, answer, before, after)
@@ -1357,9 +1354,7 @@ class Checker:
         return response
 
 
-def _check_error_shape(
-    status: int, answer: Any, placeless: frozenset[str], placeless_seen: set[str]
-) -> None:
+def _check_error_shape(status: int, answer: Any) -> None:
     _require(
         isinstance(answer, dict) and set(answer) == {"error"}, f"not the error shape: {answer}"
     )
@@ -1373,10 +1368,10 @@ def _check_error_shape(
     for problem in problems:
         _require(isinstance(problem.get("code"), str) and problem["code"], "problem without code")
         _require(isinstance(problem.get("message"), str), "problem without message")
-        if isinstance(problem.get("source_path"), str) or isinstance(problem.get("field"), str):
-            continue
-        placeless_seen.add(problem["code"])
-        _require(problem["code"] in placeless, f"problem without a place: {problem}")
+        _require(
+            isinstance(problem.get("source_path"), str) or isinstance(problem.get("field"), str),
+            f"problem without a place: {problem}",
+        )
 
 
 def _check_taken(db: Database, answer: Any, before: dict[str, int], after: dict[str, int]) -> None:

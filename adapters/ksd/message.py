@@ -141,7 +141,7 @@ def parse(raw: bytes) -> KsdBatch:
                         f"the root element must be Batch in namespace {NAMESPACE}, "
                         f"not {found.localname} in namespace {found.namespace or '(none)'}"
                     ),
-                    source_path="/" + found.localname,
+                    source_path="/" + found.localname[:100],
                 )
             ],
         )
@@ -327,7 +327,7 @@ def _schema_problems(
         problem = Problem(
             code="xml.schema",
             message=clean_message(entry.message.replace(_NS, "")),
-            source_path=_path_of(element, root) if element is not None else None,
+            source_path=_path_of(element, root) if element is not None else f"line {entry.line}",
         )
         owner = _owner(element, root, claim_index) if element is not None else None
         # An element out of place in the batch itself stops the check of the batch's content

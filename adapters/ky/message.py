@@ -38,6 +38,10 @@ _LONE_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}:')
 _BRACES = bytes.maketrans(b"[]", b"{}")
 _STRING = re.compile(rb'"[^"]*"')
+_UTF8_BOM = b"\xef\xbb\xbf"
+# A JSON string (escapes included), or what else a refusal looks for outside strings.
+_STRING_OR_CONSTANT = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|(-?Infinity|NaN)', re.DOTALL)
+_STRING_OR_BRACKET = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|([\[{])|[\]}]', re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +74,15 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
                 raise _DuplicateKeyError(key)
             seen.add(key)
     return result
+
+
+class _Twice:
+    """An object read with a member name twice: all its members, in order, for `_duplicate_at`."""
+
+    __slots__ = ("pairs",)
+
+    def __init__(self, pairs: list[tuple[str, Any]]) -> None:
+        self.pairs = pairs
 
 
 class _ConstantError(ValueError):
@@ -114,18 +127,45 @@ def _deeper_than(skeleton: bytes, limit: int) -> bool:
     return bool(skeleton)
 
 
-def _has_lone_surrogate(value: Any) -> bool:
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return True
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
         return False
+    return True
+
+
+def _lone_surrogate_at(value: Any, pointer: str = "") -> str | None:
+    """Return the JSON pointer of the first string holding a lone surrogate, or None.
+
+    A member name holding one, or a member whose name may not be shown (`shown_member`), is
+    pointed at by the object that holds the member.
+    """
+    if isinstance(value, str):
+        return None if _is_unicode(value) else pointer or "/"
     if isinstance(value, dict):
-        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_lone_surrogate(item) for item in value)
-    return False
+        for key, item in value.items():
+            shown = shown_member(key)  # None for a name holding a lone surrogate, too
+            if shown is None:
+                if not _is_unicode(key) or _lone_surrogate_at(item) is not None:
+                    return pointer or "/"
+                continue
+            found = _lone_surrogate_at(item, f"{pointer}/{shown}")
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _lone_surrogate_at(item, f"{pointer}/{index}")
+            if found is not None:
+                return found
+    return None
+
+
+def _line_column(text: str, position: int) -> str:
+    """Name a position in JSON text as `JSONDecodeError` does: `line 3, column 14`."""
+    line = text.count("\n", 0, position) + 1
+    column = position - text.rfind("\n", 0, position)
+    return f"line {line}, column {column}"
 
 
 def load_json(raw: bytes) -> Any:
@@ -139,13 +179,22 @@ def load_json(raw: bytes) -> Any:
     try:
         text = raw.decode("utf-8-sig")  # a leading byte order mark is tolerated
     except UnicodeDecodeError as exc:
+        # Counted from the first byte of the body, byte-order mark included, from 0.
+        at = exc.start + (len(_UTF8_BOM) if raw.startswith(_UTF8_BOM) else 0)
         raise MessageParseError(
             "the message is not UTF-8",
-            [Problem(code="json.encoding", message=f"not UTF-8 at byte {exc.start}")],
+            [
+                Problem(
+                    code="json.encoding",
+                    message=f"not UTF-8 at byte {at}",
+                    source_path=f"byte {at}",
+                )
+            ],
         ) from exc
     if not text.strip():
         raise MessageParseError(
-            "the message is empty", [Problem(code="json.empty", message="the body is empty")]
+            "the message is empty",
+            [Problem(code="json.empty", message="the body is empty", source_path="/")],
         )
     # Most messages are well-formed with every member name once in its object: read at C
     # speed, they have as many members as colons outside their strings. Any other message is
@@ -156,15 +205,21 @@ def load_json(raw: bytes) -> Any:
         data = _read_strictly(text)
         skeleton = _skeleton(raw)
     if _deeper_than(skeleton, MAX_DEPTH):
-        raise _too_deep()
+        raise _too_deep(text)
     if (
         ("\\ud" in text or "\\uD" in text)
         and _LONE_SURROGATE_ESCAPE.search(text)
-        and _has_lone_surrogate(data)
+        and (pointer := _lone_surrogate_at(data)) is not None
     ):
         raise MessageParseError(
             "the message holds text that is not Unicode",
-            [Problem(code="json.encoding", message="an escaped lone surrogate (\\uD800-\\uDFFF)")],
+            [
+                Problem(
+                    code="json.encoding",
+                    message="an escaped lone surrogate (\\uD800-\\uDFFF)",
+                    source_path=pointer,
+                )
+            ],
         )
     return data
 
@@ -230,28 +285,108 @@ def _read_strictly(text: str) -> Any:
                         else "a member name appears twice in one object (not shown: it is not "
                         "shaped like a member name)"
                     ),
+                    source_path=_duplicate_at(text),
                 )
             ],
         ) from exc
     except _ConstantError as exc:
         raise MessageParseError(
             "the message is not well-formed JSON",
-            [Problem(code="json.malformed", message=f"{exc} is not a JSON number")],
+            [
+                Problem(
+                    code="json.malformed",
+                    message=f"{exc} is not a JSON number",
+                    source_path=_constant_at(text),
+                )
+            ],
         ) from exc
     except RecursionError as exc:  # far deeper than MAX_DEPTH
-        raise _too_deep() from exc
+        raise _too_deep(text) from exc
 
 
-def _too_deep() -> MessageParseError:
+def _too_deep(text: str) -> MessageParseError:
     return MessageParseError(
         "the message nests too deep",
         [
             Problem(
                 code="json.too_deep",
                 message=f"arrays and objects nest deeper than {MAX_DEPTH} levels",
+                source_path=_too_deep_at(text),
             )
         ],
     )
+
+
+# Where a refusal points. Each runs only once a message is refused, and reads it again.
+
+
+def _constant_at(text: str) -> str:
+    """Return the line and column of the first NaN, Infinity or -Infinity outside a string.
+
+    Reading stops at the first one, so the text before it is well-formed JSON: outside its
+    strings the name can only be that constant.
+    """
+    for match in _STRING_OR_CONSTANT.finditer(text):
+        if match.group(1) is not None:
+            return _line_column(text, match.start())
+    return "/"
+
+
+def _too_deep_at(text: str) -> str:
+    """Return the line and column of the bracket that opens one level more than `MAX_DEPTH`."""
+    depth = 0
+    for match in _STRING_OR_BRACKET.finditer(text):
+        if match.group(1) is not None:
+            depth += 1
+            if depth > MAX_DEPTH:
+                return _line_column(text, match.start())
+        elif match.group().startswith(("]", "}")):
+            depth -= 1
+    return "/"
+
+
+def _duplicate_at(text: str) -> str:
+    """Return the JSON pointer of the object `_read_strictly` found a member name twice in.
+
+    The text is read again, each such object kept with all its members (`_Twice`) rather
+    than refused; the first one closed is the one refused. A member whose name may not be
+    shown (`shown_member`) ends the pointer at the object that holds it. `/` when the text
+    breaks further on, so that it cannot be read to its end.
+    """
+    found: list[_Twice] = []
+
+    def marked(pairs: list[tuple[str, Any]]) -> Any:
+        if len({key for key, _ in pairs}) == len(pairs):
+            return dict(pairs)
+        twice = _Twice(pairs)
+        found.append(twice)
+        return twice
+
+    try:
+        data = json.loads(text, parse_int=str, parse_float=str, object_pairs_hook=marked)
+    except (ValueError, RecursionError):
+        return "/"
+    if not found:
+        return "/"
+    target = found[0]
+    # Depth first without recursion: the text may nest as deep as reading it allows.
+    stack: list[tuple[Any, str, bool]] = [(data, "", False)]
+    while stack:
+        value, pointer, hidden = stack.pop()
+        if value is target:
+            return pointer or "/"
+        if isinstance(value, dict | _Twice):
+            members = value.pairs if isinstance(value, _Twice) else value.items()
+            for key, item in members:
+                shown = None if hidden else shown_member(key)
+                if shown is None:
+                    stack.append((item, pointer, True))
+                else:
+                    stack.append((item, f"{pointer}/{shown}", False))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                stack.append((item, pointer if hidden else f"{pointer}/{index}", hidden))
+    return "/"
 
 
 # What a member name of a JSON contract looks like. A name of any other shape is not echoed

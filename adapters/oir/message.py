@@ -186,33 +186,64 @@ def parse(raw: bytes) -> DebtorRegistration:
     )
 
 
-def _contract_error(code: str, message: str, value: str | None = None) -> MessageContractError:
-    return MessageContractError(message, [Problem(code=code, message=message, value=value)])
+def _contract_error(
+    code: str, message: str, source_path: str, value: str | None = None
+) -> MessageContractError:
+    return MessageContractError(
+        message, [Problem(code=code, message=message, source_path=source_path, value=value)]
+    )
 
 
 def _unwrap(root: etree._Element) -> tuple[etree._Element, bool]:
+    """Return the DebitorRegistrering element and whether a SOAP envelope came around it.
+
+    Raises:
+        MessageContractError: another root, or an envelope without the message; the problem
+            points at the root (`/Faktura`), `/Envelope`, or the SOAP Body or what is in it.
+    """
     qname = etree.QName(root)
     if qname.localname == "Envelope" and qname.namespace in SOAP_NAMESPACES:
         envelope = "{" + qname.namespace + "}"
         body = next((child for child in root if child.tag == envelope + "Body"), None)
         if body is None:
-            raise _contract_error("soap.body_missing", "the SOAP envelope has no Body")
+            raise _contract_error("soap.body_missing", "the SOAP envelope has no Body", "/Envelope")
         elements = [child for child in body if isinstance(child.tag, str)]
         if any(child.tag == envelope + "Fault" for child in elements):
-            raise _contract_error("soap.fault", "the SOAP Body holds a Fault, not a message")
+            raise _contract_error(
+                "soap.fault",
+                "the SOAP Body holds a Fault, not a message",
+                "/Envelope/Body/Fault",
+            )
         if len(elements) != 1 or elements[0].tag != _ROOT_TAG:
             raise _contract_error(
                 "soap.unknown_body",
                 f"the SOAP Body must hold exactly one {ROOT_NAME} element in {NAMESPACE}",
+                _unexpected_in_body(elements),
             )
         return elements[0], True
     if root.tag != _ROOT_TAG:
         raise _contract_error(
             "message.unknown_root",
             f"the root element must be {ROOT_NAME} in {NAMESPACE} or a SOAP Envelope",
+            "/" + qname.localname[:100],
             value=_xml_name(qname),
         )
     return root, False
+
+
+def _unexpected_in_body(elements: list[etree._Element]) -> str:
+    """Return the path of the first element a SOAP Body should not hold, or of an empty Body.
+
+    The first element that is not the message, or else the second message, named as in
+    `/Envelope/Body/DebitorRegistrering[2]`: an index counts the elements of the same name
+    and namespace, given from the second.
+    """
+    for index, element in enumerate(elements):
+        if element.tag != _ROOT_TAG or index > 0:
+            same = sum(1 for earlier in elements[:index] if earlier.tag == element.tag) + 1
+            step = etree.QName(element).localname[:100]
+            return f"/Envelope/Body/{step}" + (f"[{same}]" if same > 1 else "")
+    return "/Envelope/Body"
 
 
 def _xml_name(qname: etree.QName) -> str:

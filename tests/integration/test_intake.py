@@ -235,6 +235,111 @@ class TestRefusedMessages:
         assert response.status_code != 500
 
 
+SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
+MEDIA = {"ky": "application/json", "ksd": "application/xml", "oir": "application/xml"}
+
+
+class TestARefusalSaysWhere:
+    """Every problem of a message refused whole names its place, in the sender's terms."""
+
+    @pytest.mark.parametrize(
+        ("source", "body", "status", "code", "place"),
+        [
+            ("ky", b"", 400, "json.empty", "/"),
+            ("ky", '{"messageId": "Søren"}'.encode("latin-1"), 400, "json.encoding", "byte 16"),
+            (
+                "ky",
+                b'{"messageId": "A", "claims": [{"description": "\\ud800"}]}',
+                400,
+                "json.encoding",
+                "/claims/0/description",
+            ),
+            (
+                "ky",
+                b'{"messageId": "A",\n "claims": [{"amount": NaN}]}',
+                400,
+                "json.malformed",
+                "line 2, column 24",
+            ),
+            (
+                "ky",
+                b'{"messageId": "A", "claims": [{"reference": "R-1", "reference": "R-2"}]}',
+                400,
+                "json.duplicate_member",
+                "/claims/0",
+            ),
+            (
+                "ky",
+                b'{"messageId": "A", "claims": [' + b"[" * 40 + b"]" * 40 + b"]}",
+                400,
+                "json.too_deep",
+                "line 1, column 61",
+            ),
+            ("ksd", b"", 400, "xml.malformed", "line 1"),
+            ("oir", b"<DebitorRegistrering>\n<MeddelelseHoved>", 400, "xml.malformed", "line 2"),
+            (
+                "ksd",
+                b'<?xml version="1.0"?>\n<!DOCTYPE Batch [\n<!ENTITY x "y">]>\n<Batch/>',
+                400,
+                "xml.doctype_forbidden",
+                "line 2",
+            ),
+            ("oir", b'<Faktura xmlns="urn:x"/>', 422, "message.unknown_root", "/Faktura"),
+            (
+                "oir",
+                f'<s:Envelope xmlns:s="{SOAP11}"><s:Header/></s:Envelope>'.encode(),
+                422,
+                "soap.body_missing",
+                "/Envelope",
+            ),
+            (
+                "oir",
+                f'<s:Envelope xmlns:s="{SOAP11}"><s:Body><s:Fault><faultcode>s:Server'
+                "</faultcode></s:Fault></s:Body></s:Envelope>".encode(),
+                422,
+                "soap.fault",
+                "/Envelope/Body/Fault",
+            ),
+            (
+                "oir",
+                f'<s:Envelope xmlns:s="{SOAP11}"><s:Body/></s:Envelope>'.encode(),
+                422,
+                "soap.unknown_body",
+                "/Envelope/Body",
+            ),
+        ],
+        ids=[
+            "ky empty",
+            "ky not UTF-8",
+            "ky lone surrogate",
+            "ky NaN",
+            "ky member twice",
+            "ky too deep",
+            "ksd empty",
+            "oir truncated",
+            "ksd DOCTYPE",
+            "oir other root",
+            "oir SOAP without Body",
+            "oir SOAP Fault",
+            "oir SOAP Body empty",
+        ],
+    )
+    def test_a_message_refused_whole_names_its_place(
+        self, client: TestClient, source: str, body: bytes, status: int, code: str, place: str
+    ) -> None:
+        response = client.post(
+            f"/v1/intake/{source}",
+            content=body,
+            headers={**auth(source), "Content-Type": MEDIA[source]},
+        )
+
+        assert response.status_code == status
+        assert [
+            (p["code"], p.get("source_path")) for p in response.json()["error"]["problems"]
+        ] == [(code, place)]
+        assert claims(client) == []
+
+
 class TestReadingClaims:
     def test_cpr_numbers_are_masked(self, client: TestClient) -> None:
         post_oir(client, samples.message(1, message_id="M-20"))

@@ -20,7 +20,7 @@ Whatever comes in, intake must (see `hostile.Checker`):
   `Idempotent-Replayed: true` and the same body, a refusal refused the same way.
 
 Runs on SQLite and PostgreSQL, derandomized so that CI sees the same messages every time.
-Cases that break a property today are kept out until they are fixed (KNOWN, KNOWN_PLACELESS).
+Cases that break a property today are kept out until they are fixed (KNOWN).
 """
 
 from __future__ import annotations
@@ -38,22 +38,6 @@ from tests import hostile
 # Kept out until fixed: cases that break a property today (each reported with a reproducer);
 # none at present.
 KNOWN: frozenset[str] = frozenset()
-# Whole-message refusals that name their problem without a place (no source_path or field).
-KNOWN_PLACELESS = frozenset(
-    {
-        "json.empty",
-        "json.encoding",
-        "json.malformed",
-        "json.duplicate_member",
-        "json.too_deep",
-        "xml.malformed",
-        "xml.doctype_forbidden",
-        "message.unknown_root",
-        "soap.unknown_body",
-        "soap.body_missing",
-        "soap.fault",
-    }
-)
 
 HOSTILE = settings(
     max_examples=100,
@@ -91,7 +75,6 @@ def checker(
         database,
         records=lambda: caplog.records,
         clear_records=caplog.clear,
-        placeless=KNOWN_PLACELESS,
     )
 
 

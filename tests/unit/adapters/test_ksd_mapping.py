@@ -363,6 +363,38 @@ def test_unreadable_bytes_are_refused_as_malformed(raw: bytes, code: str | None)
         assert code in codes(error.problems)
 
 
+@pytest.mark.parametrize(
+    ("raw", "code", "place"),
+    [
+        pytest.param(b"", "xml.malformed", "line 1", id="empty"),
+        pytest.param(b" \n\t", "xml.malformed", "line 1", id="blank"),
+        pytest.param(
+            batch(krav()).replace(b"\n<Batch", b"\n\n<!DOCTYPE Batch>\n<Batch"),
+            "xml.doctype_forbidden",
+            "line 3",
+            id="doctype",
+        ),
+        pytest.param(
+            batch(krav()).replace(b"</Krav>", b'</Krav>\n<!ENTITY x "y">'),
+            "xml.doctype_forbidden",
+            "line 3",
+            id="entity-in-the-body",
+        ),
+        pytest.param(
+            batch(krav(), encoding="ISO-8859-1").replace(b"<Hoved>", b"\n<Hoved>\n")[:-40],
+            "xml.malformed",
+            "line 4",
+            id="truncated",
+        ),
+    ],
+)
+def test_an_unreadable_file_says_where(raw: bytes, code: str, place: str) -> None:
+    error = refusal(raw)
+
+    assert isinstance(error, MessageParseError)
+    assert [(p.code, p.source_path) for p in error.problems] == [(code, place)]
+
+
 # --- refusals of the whole file ---------------------------------------------------------------
 
 
@@ -382,6 +414,12 @@ def test_unreadable_bytes_are_refused_as_malformed(raw: bytes, code: str | None)
             id="wrong-namespace",
         ),
         pytest.param(batch(krav(), root="Batch"), "batch.wrong_root", "/Batch", id="no-namespace"),
+        pytest.param(
+            batch(krav(), root="R" * 300 + ' xmlns="urn:x"'),
+            "batch.wrong_root",
+            "/" + "R" * 100,
+            id="long-root-name-capped",
+        ),
         pytest.param(batch(count=1), "batch.no_claims", "/Batch", id="no-claims"),
         pytest.param(
             batch(krav("A-1"), krav("A-2"), count=3),

@@ -194,6 +194,106 @@ def test_a_syntax_error_says_where_it_is() -> None:
     assert error.problems[0].source_path == "line 3, column 14"
 
 
+@pytest.mark.parametrize(
+    ("raw", "code", "place"),
+    [
+        (b"", "json.empty", "/"),
+        (b"  \n ", "json.empty", "/"),
+        ('{"messageId": "Søren"}'.encode("latin-1"), "json.encoding", "byte 16"),
+        (encode(a_message()).decode().encode("utf-16"), "json.encoding", "byte 0"),
+        (
+            b'{"messageId": "A",\n "claims": [{"note": "NaN", "amount": NaN}]}',
+            "json.malformed",
+            "line 2, column 39",
+        ),
+        (
+            b'{"messageId": "A", "claims": [{"note": "\\" -Infinity", "amount": -Infinity}]}',
+            "json.malformed",
+            "line 1, column 66",
+        ),
+        (
+            b'{"messageId": "A", "claims": [{}, {"description": "\\ud800"}]}',
+            "json.encoding",
+            "/claims/1/description",
+        ),
+        (b'{"messageId": "A", "claims": [{"x\\udc00": 1}]}', "json.encoding", "/claims/0"),
+    ],
+    ids=[
+        "empty",
+        "blank",
+        "latin-1",
+        "utf-16",
+        "NaN",
+        "-Infinity after one in a string",
+        "lone surrogate",
+        "lone surrogate in a member name",
+    ],
+)
+def test_a_message_refused_whole_says_where(raw: bytes, code: str, place: str) -> None:
+    error = refusal(raw)
+
+    assert [(p.code, p.source_path) for p in error.problems] == [(code, place)]
+
+
+def test_a_byte_that_is_not_utf8_is_counted_from_the_first_byte_sent() -> None:
+    raw = b"\xef\xbb\xbf" + '{"messageId": "Søren"}'.encode("latin-1")
+
+    [problem] = refusal(raw).problems
+
+    assert (problem.source_path, problem.message) == ("byte 19", "not UTF-8 at byte 19")
+
+
+@pytest.mark.parametrize(
+    ("raw", "place"),
+    [
+        (b'{"messageId": "A", "messageId": "B", "claims": []}', "/"),
+        (
+            b'{"messageId": "A", "claims": [{}, {"citizen": {"cpr": "1", "cpr": "2"}}]}',
+            "/claims/1/citizen",
+        ),
+        # The object is the first of a member sent twice: it is still the one pointed at.
+        (
+            b'{"messageId": "A", "claims": [{"citizen": {"cpr": "1", "cpr": "2"}, "citizen": {}}]}',
+            "/claims/0/citizen",
+        ),
+        # A member name that may be personal data is not shown: its object is pointed at.
+        (
+            b'{"messageId": "A", "claims": [{"Jens Hansen": {"cpr": "1", "cpr": "2"}}]}',
+            "/claims/0",
+        ),
+    ],
+    ids=["envelope", "in a claim", "overwritten", "under a hidden name"],
+)
+def test_a_member_name_twice_points_at_its_object(raw: bytes, place: str) -> None:
+    [problem] = refusal(raw).problems
+
+    assert (problem.code, problem.source_path) == ("json.duplicate_member", place)
+    assert "Jens" not in repr(problem)
+
+
+def test_a_lone_surrogate_under_a_hidden_member_name_points_at_its_object() -> None:
+    [problem] = refusal(
+        b'{"messageId": "A", "claims": [{"Jens Hansen": {"d": "\\ud800"}}]}'
+    ).problems
+
+    assert (problem.code, problem.source_path) == ("json.encoding", "/claims/0")
+
+
+@pytest.mark.parametrize(
+    ("raw", "place"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "line 1, column 33"),
+        (b'{"a": ' * 100_000 + b"1" + b"}" * 100_000, "line 1, column 193"),
+        (b'{"x": "[[[[{{{{",\n "y": ' + b"[" * 40 + b"]" * 40 + b"}", "line 2, column 38"),
+    ],
+    ids=["100,000 arrays", "100,000 objects", "after brackets in a string"],
+)
+def test_nesting_too_deep_points_at_the_bracket_past_the_limit(raw: bytes, place: str) -> None:
+    [problem] = refusal(raw).problems
+
+    assert (problem.code, problem.source_path) == ("json.too_deep", place)
+
+
 PYTHON_INTERNALS = re.compile(r"recursion|sys\.|int_max_str_digits|Exceeds the limit|Traceback")
 
 

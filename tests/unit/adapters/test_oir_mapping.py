@@ -217,6 +217,67 @@ def test_wrong_envelopes_are_contract_errors(xml: str, code: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("xml", "place"),
+    [
+        ("<DebitorRegistrering><MeddelelseHoved/></DebitorRegistrering>", ROOT),
+        (f'<Faktura xmlns="{NAMESPACE}"/>', "/Faktura"),
+        (f'<{"F" * 300} xmlns="urn:x"/>', "/" + "F" * 100),
+        (soap("<s:Fault><faultcode>s:Server</faultcode></s:Fault>"), "/Envelope/Body/Fault"),
+        (f'<s:Envelope xmlns:s="{SOAP11}"><s:Header/></s:Envelope>', "/Envelope"),
+        (soap(""), "/Envelope/Body"),
+        (soap(f'<Faktura xmlns="{NAMESPACE}"/>'), "/Envelope/Body/Faktura"),
+        (
+            soap(message([account([claim("A")])]) * 2),
+            "/Envelope/Body/DebitorRegistrering[2]",
+        ),
+    ],
+    ids=[
+        "no-namespace",
+        "other-root",
+        "long-root-name",
+        "fault",
+        "no-body",
+        "empty-body",
+        "other-body",
+        "two",
+    ],
+)
+def test_wrong_envelopes_say_where(xml: str, place: str) -> None:
+    with pytest.raises(MessageContractError) as caught:
+        ADAPTER.parse(xml.encode())
+
+    assert [problem.source_path for problem in caught.value.problems] == [place]
+
+
+@pytest.mark.parametrize(
+    ("raw", "code", "place"),
+    [
+        (b"", "xml.malformed", "line 1"),
+        (b"<DebitorRegistrering>\n<MeddelelseHoved>", "xml.malformed", "line 2"),
+        (
+            b'<?xml version="1.0"?>\r\n<!-- a note -->\r\n<!DOCTYPE x [<!ENTITY a "b">]><x/>',
+            "xml.doctype_forbidden",
+            "line 3",
+        ),
+        (_LAUGHS.encode("utf-16"), "xml.doctype_forbidden", "line 2"),
+        (_LAUGHS.encode("utf-16-be"), "xml.doctype_forbidden", "line 2"),
+        # Past the first 8 KiB only the parser sees the DOCTYPE.
+        (
+            b"<?xml version='1.0'?>\n<!--" + b"x" * 10_000 + b"-->\n\n<!DOCTYPE x>\n<x/>",
+            "xml.doctype_forbidden",
+            "line 4",
+        ),
+    ],
+    ids=["empty", "truncated", "crlf-lines", "utf-16", "utf-16-be-no-bom", "late-doctype"],
+)
+def test_unreadable_messages_say_where(raw: bytes, code: str, place: str) -> None:
+    with pytest.raises(MessageParseError) as caught:
+        ADAPTER.parse(raw)
+
+    assert [(p.code, p.source_path) for p in caught.value.problems] == [(code, place)]
+
+
+@pytest.mark.parametrize(
     ("xml", "path"),
     [
         (

@@ -5,8 +5,10 @@ sample builders: elements dropped, repeated, moved, renamed, put in other namesp
 prefix, given other text, attributes, comments, CDATA, SOAP envelopes, other encodings, and bytes
 truncated or corrupted. Each message's outcome (the parsed message, or the error and its
 problems) is reduced to a digest and compared with `xml_readers_recorded.json`, recorded from the
-readers before they were tuned for speed. After a deliberate change in what a reader returns,
-record again with `python -m tests.unit.adapters.test_xml_readers_recorded` and review why.
+readers before they were tuned for speed, and again when every refusal of a whole message was
+given its place (a `source_path` where there was none, and nothing else, compared message by
+message). After a deliberate change in what a reader returns, record again with
+`python -m tests.unit.adapters.test_xml_readers_recorded` and review why.
 """
 
 from __future__ import annotations
