@@ -42,14 +42,47 @@ IN_FLIGHT = (transfer.QUEUED, transfer.IN_DELIVERY, transfer.SENT, transfer.HEAR
 def _parse(raw: bytes) -> tuple[str, list[Any]]:
     try:
         body = json.loads(raw.decode("utf-8"), parse_float=Decimal)
-    except (UnicodeDecodeError, ValueError) as exc:
+    except UnicodeDecodeError as exc:
         raise InvalidRequest(
-            "the body is not JSON",
-            problems=[Problem(code="json.malformed", message="not well-formed UTF-8 JSON")],
+            "the body is not UTF-8",
+            problems=[
+                Problem(
+                    code="json.encoding",
+                    message=f"not UTF-8 at byte {exc.start}",
+                    source_path=f"byte {exc.start}",
+                )
+            ],
+        ) from exc
+    except json.JSONDecodeError as exc:
+        raise InvalidRequest(
+            "the body is not well-formed JSON",
+            problems=[
+                Problem(
+                    code="json.malformed",
+                    message=exc.msg,
+                    source_path=f"line {exc.lineno}, column {exc.colno}",
+                )
+            ],
+        ) from exc
+    except ValueError as exc:  # a number too long to read
+        raise InvalidRequest(
+            "the body is not well-formed JSON",
+            problems=[
+                Problem(code="json.malformed", message="not well-formed JSON", source_path="/")
+            ],
         ) from exc
     problems = []
     if not isinstance(body, dict):
-        raise InvalidRequest("the body must be a JSON object")
+        raise InvalidRequest(
+            "the body must be a JSON object",
+            problems=[
+                Problem(
+                    code="message.not_object",
+                    message="the body must be a JSON object",
+                    source_path="/",
+                )
+            ],
+        )
     message_id = body.get("messageId")
     if not isinstance(message_id, str) or not 1 <= len(message_id) <= 100:
         problems.append(

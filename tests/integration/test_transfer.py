@@ -408,3 +408,24 @@ class TestAdjustments:
         problem = response.json()["error"]["problems"][0]
         assert problem["code"] == "adjustment.reason_not_allowed"
         assert problem["source_path"] == "/adjustments/0/reason"
+
+    @pytest.mark.parametrize(
+        ("body", "code", "place"),
+        [
+            (b'{"messageId": "A3", "adjustments": [', "json.malformed", "line 1, column 37"),
+            (b'{"messageId": "A3",\n "adjustments": [}]}', "json.malformed", "line 2, column 18"),
+            (b'{"messageId": "\xff"}', "json.encoding", "byte 15"),
+            (b'["A3"]', "message.not_object", "/"),
+        ],
+        ids=["cut-short", "bad-bracket", "not-utf8", "not-an-object"],
+    )
+    def test_an_unreadable_adjustment_message_says_where(
+        self, scenario: Scenario, body: bytes, code: str, place: str
+    ) -> None:
+        response = scenario.client.post(
+            "/v1/intake/ky/adjustments", content=body, headers={**auth("ky"), **JSON}
+        )
+
+        assert response.status_code == 422
+        (problem,) = response.json()["error"]["problems"]
+        assert (problem["code"], problem["source_path"]) == (code, place)
