@@ -23,7 +23,7 @@ import collections
 import contextlib
 import json
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple, TypeAlias, cast
 
 from psycopg.pq import TransactionStatus
@@ -293,6 +293,40 @@ class BulkInsert:
             # result set-up) cost more than SQLite's own insert of a single-claim message.
             _executemany(connection, statement, values)
 
+    @contextlib.contextmanager
+    def streaming(
+        self, connection: Connection
+    ) -> Iterator[Callable[[Sequence[Mapping[str, Any]]], None]]:
+        """PostgreSQL: one COPY into the table, fed rows a chunk at a time by the block.
+
+        The block gets a function that takes rows (all with the same keys, in every call);
+        psycopg sends them as its buffer fills, so PostgreSQL stores the first rows while the
+        block makes the next ones. The COPY ends, and its errors are raised (as
+        SQLAlchemy's), when the block ends.
+        """
+        if connection.dialect.name != "postgresql":
+            raise RuntimeError("streaming inserts are for PostgreSQL")
+        driver = connection.connection.driver_connection
+        with contextlib.ExitStack() as stack:
+            # Entered first, so that it also sees the errors of ending the COPY.
+            stack.enter_context(_as_sqlalchemy_errors(connection, f"COPY {self.table.name}"))
+            copying: list[Any] = []
+
+            def write(rows: Sequence[Mapping[str, Any]]) -> None:
+                if not rows:
+                    return
+                if not copying:
+                    statement, order, processors = self._plan(
+                        connection.dialect, tuple(rows[0]), copy=True
+                    )
+                    cursor = stack.enter_context(driver.cursor())  # type: ignore[union-attr]
+                    copying.extend((stack.enter_context(cursor.copy(statement)), order, processors))
+                copy, order, processors = copying
+                for row in _converted(rows, order, processors):
+                    copy.write_row(row)
+
+            yield write
+
     def _plan(self, dialect: Dialect, keys: tuple[str, ...], *, copy: bool) -> _Plan:
         plan = self._plans.get((dialect.name, keys, copy))
         if plan is None:
@@ -336,6 +370,24 @@ class BulkInsert:
             # The same for UUIDs: 32 hex digits are a uuid literal.
             return cast(_Processor, _uuid_text)
         return column_type._cached_bind_processor(dialect)
+
+
+def set_column(connection: Connection, table: Table, column: str, value: Any, *, key: Any) -> None:
+    """PostgreSQL: set one column of the row whose `id` is `key`, by the driver.
+
+    It may run in `pipeline`. The value goes as the driver adapts it (a JSON column takes
+    JSON text).
+    """
+    if connection.dialect.name != "postgresql":
+        raise RuntimeError("set_column is for PostgreSQL")
+    preparer = connection.dialect.identifier_preparer
+    statement = (
+        f"UPDATE {preparer.format_table(table)} SET {preparer.quote(table.c[column].name)} = %s "
+        f"WHERE {preparer.quote(table.c.id.name)} = %s"
+    )
+    driver = connection.connection.driver_connection
+    with _as_sqlalchemy_errors(connection, statement):
+        driver.execute(statement, (value, key))  # type: ignore[union-attr]
 
 
 def _uuid_text(value: uuid.UUID | None) -> str | None:  # a `_Processor`

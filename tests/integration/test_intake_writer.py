@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from concurrent.futures import Future
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -18,12 +19,13 @@ from sqlalchemy import func, select, text
 from adapters.ky import samples as ky_samples
 from app.db import migrate
 from app.db.session import Database
-from app.db.tables import Claim, SourceMessage
+from app.db.tables import Base, Claim, SourceMessage
 from app.domain import catalogue as catalogue_module
 from app.domain.catalogue import Catalogue
 from app.domain.claim import SourceSystem
+from app.domain.readiness import OnboardingState
 from app.errors import Conflict, InvalidRequest
-from app.services import intake
+from app.services import intake, onboarding
 from app.services.intake_writer import IntakeWriter
 from app.settings import ROOT
 from tests.conftest import create_postgres_database, drop_postgres_database
@@ -90,26 +92,30 @@ def stored_first_by_another_process(
     Returns a list that holds True once that has happened.
     """
     interfered: list[bool] = []
-    write = intake._Writes.execute
 
-    def store_it_first(writes: Any, session: Any, connection: Any, **options: Any) -> None:
-        if not interfered:
-            interfered.append(True)
-            with database.sessions() as other, other.begin():
-                intake.receive(
-                    other,
-                    source=message[0],
-                    raw=message[1],
-                    media_type="application/json",
-                    principal="another process",
-                    catalogue=catalogue,
-                    claimant_id=CLAIMANT,
-                    now=NOW,
-                    today=NOW.date(),
-                )
-        write(writes, session, connection, **options)
+    def first(write: Any) -> Any:
+        def store_it_first(*args: Any, **options: Any) -> Any:
+            if not interfered:
+                interfered.append(True)
+                with database.sessions() as other, other.begin():
+                    intake.receive(
+                        other,
+                        source=message[0],
+                        raw=message[1],
+                        media_type="application/json",
+                        principal="another process",
+                        catalogue=catalogue,
+                        claimant_id=CLAIMANT,
+                        now=NOW,
+                        today=NOW.date(),
+                    )
+            return write(*args, **options)
 
-    monkeypatch.setattr(intake._Writes, "execute", store_it_first)
+        return store_it_first
+
+    # The two ways intake writes a decided batch (`intake._store`, `intake._store_streaming`).
+    monkeypatch.setattr(intake, "_store", first(intake._store))
+    monkeypatch.setattr(intake, "_store_streaming", first(intake._store_streaming))
     return interfered
 
 
@@ -314,3 +320,131 @@ def test_a_write_that_fails_half_way_leaves_nothing_of_its_message(
     assert result["duplicate"] is True
     assert count(database, SourceMessage.id) == 2
     assert count(database, Claim.id) == 1
+
+
+def varied_message(message_id: str, claims: int = 120) -> tuple[SourceSystem, bytes]:
+    """A KY message with accepted, rejected and related (interest) claims."""
+    body = orjson.loads(ky_samples.message(claims, message_id=message_id))
+    for i, claim in enumerate(body["claims"]):
+        if i % 10 == 3:  # amount above principal: rejected
+            claim["amount"] = str(Decimal(claim["principal"]) + 1)
+        if i % 10 == 5:
+            claim["interestClaims"] = [
+                {
+                    "reference": f"{claim['reference']}-R1",
+                    "period": {"from": "2025-07-01", "to": "2025-12-31"},
+                    "principal": "12.50",
+                    "amount": "12.50",
+                    "dueDate": "2026-01-01",
+                    "srbDate": "2026-01-15",
+                }
+            ]
+    return SourceSystem.KY, orjson.dumps(body)
+
+
+def stored_rows(database: Database) -> dict[str, list[dict[str, Any]]]:
+    """Every row intake writes, without the ids and keys that differ from one run to another."""
+    generated = {"id", "claim_id", "message_pk", "main_claim_id", "action_id"}
+    found: dict[str, list[dict[str, Any]]] = {}
+    with database.sessions() as session:
+        for table in ("source_message", "claim", "claim_event", "transfer"):
+            rows = session.execute(select(Base.metadata.tables[table])).mappings()
+            found[table] = sorted(
+                (
+                    {
+                        key: (
+                            {k: v for k, v in value.items() if k != "claims"}
+                            if key == "response"
+                            else value
+                        )
+                        for key, value in row.items()
+                        if key not in generated
+                    }
+                    for row in rows
+                ),
+                key=repr,
+            )
+    return found
+
+
+def answers(outcome: intake.Outcome) -> list[dict[str, Any]]:
+    return [{k: v for k, v in r.items() if k != "claim_id"} for r in outcome.body["claims"]]
+
+
+def test_big_messages_written_while_assessed_are_stored_as_written_after(
+    database: Database,
+    writer: IntakeWriter,
+    catalogue: Catalogue,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PostgreSQL writes a big message's claims while it assesses them: the same rows result.
+
+    Stored once each way (on SQLite both ways are the ordinary one), from an empty database,
+    with one area on-boarded so that some claims are queued for PSRM with a transfer.
+    """
+    with database.transaction() as session:
+        onboarding.set_state(
+            session,
+            claimant_id=CLAIMANT,
+            area="socialret",
+            state=OnboardingState.ONBOARDED,
+            from_date=None,
+            note="test",
+            actor="test",
+            catalogue=catalogue,
+            today=NOW.date(),
+            now=NOW,
+        )
+    messages = [varied_message("BIG-ONE-ABC"), ky("BIG-TWO-ABC", claims=70)]
+    found = {}
+    for streamed in (True, False):
+        if not streamed:
+            monkeypatch.setattr(intake, "_streams", lambda *args, **kwargs: False)
+        results = [outcome_or_error(f) for f in submit_all(writer, catalogue, messages)]
+        assert all(isinstance(r, intake.Outcome) for r in results), results
+        found[streamed] = ([answers(r) for r in results], stored_rows(database))  # type: ignore[arg-type]
+        with database.transaction() as session:
+            for table in ("transfer", "claim_event", "claim", "source_message"):
+                session.execute(text(f"DELETE FROM {table}"))
+
+    (answered, rows), (answered_after, rows_after) = found[True], found[False]
+    assert answered == answered_after
+    assert rows == rows_after
+    states = {r["state"] for r in answered[0]}
+    assert {"queued", "invalid"} <= states, states
+    assert any(
+        r["source_reference"].endswith("-R1") and r["result"] == "accepted" for r in answered[0]
+    )
+    assert len(rows["transfer"]) > 0
+    assert len(rows["claim"]) == 120 + 12 + 70
+
+
+def test_a_big_message_that_fails_half_way_leaves_nothing_and_is_stored_again(
+    database: Database,
+    writer: IntakeWriter,
+    catalogue: Catalogue,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another process stores one of a big message's claims under another message id first.
+
+    On PostgreSQL the message's row and half its claims are written when that claim
+    collides; none of it may remain, and the message, stored again, answers that claim as
+    a duplicate of the other's.
+    """
+    source, raw = ky("BIG-FIRST-ABC", claims=150)
+    body = orjson.loads(raw)
+    body["messageId"] = "BIG-OTHER-ABC"
+    body["claims"] = body["claims"][120:121]
+    interfered = stored_first_by_another_process(
+        monkeypatch, database, catalogue, (source, orjson.dumps(body))
+    )
+
+    (outcome,) = (outcome_or_error(f) for f in submit_all(writer, catalogue, [(source, raw)]))
+
+    assert interfered
+    assert isinstance(outcome, intake.Outcome), outcome
+    assert outcome.status_code == 202
+    duplicates = [r["index"] for r in outcome.body["claims"] if r["duplicate"]]
+    assert duplicates == [120]
+    assert count(database, SourceMessage.id) == 2
+    assert count(database, Claim.id) == 150
