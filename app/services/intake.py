@@ -394,8 +394,11 @@ def _store(
     return outcomes
 
 
-# A batch of at least this many claims is written while it is assessed (`_store_streaming`).
+# A batch of at least this many claims, this many per message on average, is written while
+# it is assessed (`_store_streaming`). Each of its messages costs one more statement (its
+# answer is set at the end), which a batch of many small messages would not win back.
 _STREAM_FROM_CLAIMS = 64
+_STREAM_CLAIMS_PER_MESSAGE = 16
 # Claims assessed and handed to PostgreSQL at a time, while it stores the ones before.
 _STREAM_CHUNK = 100
 
@@ -407,7 +410,9 @@ def _streams(
     if not commit or connection.dialect.name != "postgresql":
         return False
     items = [item for _, prepared, _ in decided for item in prepared.items]
-    return len(items) >= _STREAM_FROM_CLAIMS and not any(item.corrects for item in items)
+    return len(items) >= max(
+        _STREAM_FROM_CLAIMS, _STREAM_CLAIMS_PER_MESSAGE * len(decided)
+    ) and not any(item.corrects for item in items)
 
 
 def _store_streaming(
