@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import datetime as dt
 import json
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -33,6 +34,7 @@ from sqlalchemy import (
     Boolean,
     ColumnElement,
     Connection,
+    DateTime,
     Select,
     Table,
     Uuid,
@@ -369,7 +371,13 @@ class BulkInsert:
         if copy and isinstance(column_type, Uuid):
             # The same for UUIDs: 32 hex digits are a uuid literal.
             return cast(_Processor, _uuid_text)
-        return column_type._cached_bind_processor(dialect)
+        process = column_type._cached_bind_processor(dialect)
+        if copy and column_type._type_affinity is DateTime:  # `UtcDateTime` too
+            # And for timestamps, which psycopg renders anew for every row although a batch's
+            # rows share a handful (`_converted` renders each distinct one once): 1 ms of the
+            # 4 ms COPY took to format 1,000 claim rows went to each of their two timestamps.
+            return _then_timestamp_text(process)
+        return process
 
 
 def set_column(connection: Connection, table: Table, column: str, value: Any, *, key: Any) -> None:
@@ -392,6 +400,23 @@ def set_column(connection: Connection, table: Table, column: str, value: Any, *,
 
 def _uuid_text(value: uuid.UUID | None) -> str | None:  # a `_Processor`
     return None if value is None else value.hex
+
+
+def _then_timestamp_text(process: _Processor) -> _Processor:
+    """The column type's own bind processing, then the timestamp as text for COPY.
+
+    ISO 8601 with its offset, which PostgreSQL reads as the same instant. A naive value (the
+    column types here refuse one) is left to psycopg, which knows how to send one.
+    """
+
+    def text(value: Any) -> Any:
+        if process is not None:
+            value = process(value)
+        if isinstance(value, dt.datetime) and value.tzinfo is not None:
+            return value.isoformat()
+        return value
+
+    return text
 
 
 def _converted(
