@@ -26,6 +26,10 @@ from app.encoding import dumps
 log = logging.getLogger(__name__)
 
 
+# How long an SQLite connection waits for another's write to end before it gives up.
+_BUSY_TIMEOUT_MS = 30_000
+
+
 def make_engine(
     url: str,
     *,
@@ -63,7 +67,7 @@ def make_engine(
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
             if not autocheckpoint:
                 cursor.execute("PRAGMA wal_autocheckpoint=0")
             cursor.close()
@@ -164,6 +168,24 @@ class Checkpointer:
 WRITER_CACHE_KIB = 64 * 1024
 
 
+class WriterBusy(Exception):
+    """The intake writer's connection, or SQLite's write lock, is taken (no waiting asked)."""
+
+
+@contextlib.contextmanager
+def _busy_timeout(connection: Connection, milliseconds: int | None) -> Iterator[None]:
+    """SQLite: wait this long for another connection's write inside the block (None: 30 s)."""
+    if milliseconds is None:
+        yield
+        return
+    driver = connection.connection.driver_connection
+    driver.execute(f"PRAGMA busy_timeout={milliseconds}")  # type: ignore[union-attr]
+    try:
+        yield
+    finally:
+        driver.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")  # type: ignore[union-attr]
+
+
 def _grow_cache(connection: Connection) -> None:
     driver = connection.connection.driver_connection
     # On the driver: SQLAlchemy would begin a transaction around the statement.
@@ -212,7 +234,7 @@ class Database:
             yield session
 
     @contextlib.contextmanager
-    def writer_transaction(self) -> Iterator[Session]:
+    def writer_transaction(self, *, wait: bool = True) -> Iterator[Session]:
         """A write session for the process's one intake writer thread (`IntakeWriter`).
 
         It runs on a connection of its own, kept open from one transaction to the next: taking
@@ -226,15 +248,36 @@ class Database:
         fails the write with an error whose `connection_invalidated` is set; the connection
         then opens a new one on its next use (SQLAlchemy's invalidation), and the writer
         stores the message again.
+
+        With `wait=False` (SQLite only) it never waits: `WriterBusy` when the connection is in
+        use or another write of this process holds the database, and SQLite is told not to
+        wait for its lock either, so that a write of another process makes the first
+        statement fail (`OperationalError`) instead of waiting.
         """
-        with self._writer_lock, write_lock(self.engine):
-            connection = self._writer_connection
-            if connection is None or connection.closed:
-                connection = self._writer_connection = self._writer_engine.connect()
+        if not wait and not self.is_sqlite:
+            raise ValueError("only SQLite's writes can be tried without waiting")
+        if not self._writer_lock.acquire(blocking=wait):
+            raise WriterBusy("the intake writer's connection is in use")
+        try:
+            if self.is_sqlite and not _SQLITE_WRITE_LOCK.acquire(blocking=wait):
+                raise WriterBusy("another write of this process holds the database")
+            try:
+                connection = self._writer_connection
+                if connection is None or connection.closed:
+                    connection = self._writer_connection = self._writer_engine.connect()
+                    if self.is_sqlite:
+                        _grow_cache(connection)
+                with (
+                    _busy_timeout(connection, None if wait else 0),
+                    Session(bind=connection, expire_on_commit=False) as session,
+                    session.begin(),
+                ):
+                    yield session
+            finally:
                 if self.is_sqlite:
-                    _grow_cache(connection)
-            with Session(bind=connection, expire_on_commit=False) as session, session.begin():
-                yield session
+                    _SQLITE_WRITE_LOCK.release()
+        finally:
+            self._writer_lock.release()
 
     def dispose(self) -> None:
         """Close every pooled connection (and stop the checkpointer, checkpointing once more)."""

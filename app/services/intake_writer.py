@@ -12,6 +12,16 @@ that another message also uses) never go in the same round: the later one goes i
 round and finds the first one stored, exactly as if they had come one after the other. If a
 shared transaction fails (another process stored one of its messages first, say), each of its
 messages is stored again alone, so one message's failure never becomes another's.
+
+On SQLite a small message that is the only one being stored is stored by its request, on
+the event loop, without the hand-off to the writer thread and back (two thread wake-ups, a
+fifth of such a message's time at one client). It first lets the event loop run a few
+turns, so that requests that have arrived meanwhile reach the writer too: then it goes to the
+writer with them, and group commit is kept under load (storing every message on the loop,
+measured, took 30-45 % off the rate at 16 and 64 clients). It never waits there: if the
+writer has messages in hand, or the database is busy (SQLite is told not to wait for its
+lock), the message goes to the writer thread. Not on PostgreSQL, whose round trips the event
+loop must not wait for.
 """
 
 from __future__ import annotations
@@ -27,7 +37,7 @@ from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
 
-from app.db.session import Database
+from app.db.session import Database, WriterBusy
 from app.domain.catalogue import Catalogue
 from app.errors import AppError
 from app.services import intake
@@ -36,6 +46,13 @@ log = logging.getLogger(__name__)
 
 _Job = tuple[intake.Prepared, "Future[intake.Outcome]"]
 _STOP = None
+# On SQLite, a message of at most this many claims, when it is the only one the process is
+# storing, is stored by its request on the event loop (see `IntakeWriter.store`).
+_HERE_MAX_CLAIMS = 10
+# Event loop turns a request waits before it looks whether others are being stored too: in
+# the first, the loop reads what has arrived on other connections; in the second and third,
+# those requests run up to their own `store`.
+_ARRIVALS_AWAITED = 3
 T = TypeVar("T")
 Key = Hashable
 
@@ -58,6 +75,11 @@ class IntakeWriter:
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        # Messages handed to the writer thread and not yet answered (any thread).
+        self._pending = 0
+        # Requests inside `store` (the event loop's thread only).
+        self._storing = 0
+        self._store_here_too = db.is_sqlite
 
     async def store(self, prepared: intake.Prepared) -> intake.Outcome:
         """Store a prepared message with whatever else is waiting; return its answer.
@@ -65,7 +87,19 @@ class IntakeWriter:
         Raises:
             Conflict, InvalidRequest: as `intake.receive` (nothing of the message stored).
         """
-        outcome = await asyncio.wrap_future(self.submit(prepared))
+        self._storing += 1
+        try:
+            future = None
+            if self._store_here_too and prepared.claim_count <= _HERE_MAX_CLAIMS:
+                # Let requests that have arrived meanwhile come this far: a message alone is
+                # stored here, one among others goes to the writer and its shared commit.
+                for _ in range(_ARRIVALS_AWAITED):
+                    await asyncio.sleep(0)
+                if self._storing == 1:
+                    future = self._store_here(prepared)
+            outcome = await asyncio.wrap_future(future or self.submit(prepared))
+        finally:
+            self._storing -= 1
         # Counted and logged here, on the event loop, not in the writer thread: writing the
         # log line lets go of the GIL, and the one writer thread, which every request waits
         # for, would then wait to get it back.
@@ -82,7 +116,50 @@ class IntakeWriter:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="intake-writer", daemon=True)
                 self._thread.start()
+            self._pending += 1
             self._queue.put((prepared, future))
+        future.add_done_callback(self._answered)
+        return future
+
+    def _answered(self, _: Future[intake.Outcome]) -> None:
+        with self._lock:
+            self._pending -= 1
+
+    def _store_here(self, prepared: intake.Prepared) -> Future[intake.Outcome] | None:
+        """Store a message in the calling thread, if that takes no waiting; its answer or None.
+
+        None when the writer thread has messages in hand (a new one may depend on them), or
+        the database is busy, whether by a write of this process or another's: the caller
+        then submits the message. If the attempt fails otherwise, the message is prepared
+        afresh (storing changes a prepared message) and submitted here, so that the writer
+        thread stores it with all its own way does on failures.
+        """
+        with self._lock:
+            if self._pending:
+                return None
+            self._pending += 1
+        try:
+            with self._db.writer_transaction(wait=False) as session:
+                (result,) = intake.store(
+                    session,
+                    [prepared],
+                    catalogue=self._catalogue,
+                    claimant_id=self._claimant_id,
+                    commit=True,
+                )
+        except WriterBusy:  # nothing was done
+            return None
+        except Exception as exc:  # nothing of it is stored, but its items were decided
+            log.info(
+                "storing a message at once failed (%s); the writer stores it", type(exc).__name__
+            )
+            return self.submit(self._fresh(prepared))
+        finally:
+            with self._lock:
+                self._pending -= 1
+        future: Future[intake.Outcome] = Future()
+        future.set_running_or_notify_cancel()
+        _settle(future, result)
         return future
 
     def close(self) -> None:
@@ -145,20 +222,24 @@ class IntakeWriter:
         for (_, future), result in zip(jobs, results, strict=True):
             _settle(future, result)
 
+    def _fresh(self, prepared: intake.Prepared) -> intake.Prepared:
+        """Prepare a message again, as it came (`store` changes a prepared message's items)."""
+        return intake.prepare(
+            source=prepared.source,
+            raw=prepared.raw,
+            media_type=prepared.media_type,
+            principal=prepared.principal,
+            catalogue=self._catalogue,
+            claimant_id=self._claimant_id,
+            now=prepared.now,
+            today=prepared.today,
+        )
+
     def _write_alone(self, prepared: intake.Prepared, future: Future[intake.Outcome]) -> None:
         # Storing decides on (and so changes) the prepared items: prepare afresh each time.
         for attempt in (1, 2):
             try:
-                fresh = intake.prepare(
-                    source=prepared.source,
-                    raw=prepared.raw,
-                    media_type=prepared.media_type,
-                    principal=prepared.principal,
-                    catalogue=self._catalogue,
-                    claimant_id=self._claimant_id,
-                    now=prepared.now,
-                    today=prepared.today,
-                )
+                fresh = self._fresh(prepared)
                 with self._db.writer_transaction() as session:
                     (result,) = intake.store(
                         session,

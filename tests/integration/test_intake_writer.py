@@ -6,10 +6,14 @@ with messages submitted back to back, so they gather into shared transactions.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import sqlite3
+import threading
 from collections.abc import Iterator
 from concurrent.futures import Future
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -18,7 +22,7 @@ from sqlalchemy import func, select, text
 
 from adapters.ky import samples as ky_samples
 from app.db import migrate
-from app.db.session import Database
+from app.db.session import Database, write_lock
 from app.db.tables import Base, Claim, SourceMessage
 from app.domain import catalogue as catalogue_module
 from app.domain.catalogue import Catalogue
@@ -448,3 +452,139 @@ def test_a_big_message_that_fails_half_way_leaves_nothing_and_is_stored_again(
     assert duplicates == [120]
     assert count(database, SourceMessage.id) == 2
     assert count(database, Claim.id) == 150
+
+
+def store_one(
+    writer: IntakeWriter, catalogue: Catalogue, message: tuple[SourceSystem, bytes]
+) -> intake.Outcome | Exception:
+    """Store a message as the HTTP intake does (`IntakeWriter.store`, on an event loop)."""
+    prepared = prepare(catalogue, *message)
+
+    async def run() -> intake.Outcome:
+        return await writer.store(prepared)
+
+    try:
+        return asyncio.run(run())
+    except Exception as exc:
+        return exc
+
+
+def test_messages_that_come_one_by_one_are_answered_as_in_a_batch(
+    database: Database, writer: IntakeWriter, catalogue: Catalogue
+) -> None:
+    """On SQLite a lone small message is stored by its request itself; the answers are the same."""
+    message = ky("S-ONE-ABC", claims=2)
+    changed = (SourceSystem.KY, ky_samples.message(1, message_id="S-ONE-ABC"))
+    bad = ky_samples.message(1, message_id="S-BAD-ABC").replace(b'"amount": "', b'"amount": "9')
+
+    first, again, conflict, refused = (
+        store_one(writer, catalogue, m) for m in (message, message, changed, (SourceSystem.KY, bad))
+    )
+
+    assert isinstance(first, intake.Outcome), first
+    assert first.status_code == 202
+    assert isinstance(again, intake.Outcome)
+    assert again.replay
+    assert again.body == first.body
+    assert isinstance(conflict, Conflict)
+    assert isinstance(refused, InvalidRequest)
+    assert count(database, SourceMessage.id) == 1
+    assert count(database, Claim.id) == 2
+
+
+def test_messages_that_come_together_still_share_the_writer(
+    database: Database, writer: IntakeWriter, catalogue: Catalogue
+) -> None:
+    messages = [prepare(catalogue, *ky(f"S-TOGETHER-{i:02d}-ABC")) for i in range(20)]
+
+    async def run() -> list[intake.Outcome]:
+        return await asyncio.gather(*(writer.store(p) for p in messages))
+
+    answers = asyncio.run(run())
+
+    assert [a.body["message_id"] for a in answers] == [f"S-TOGETHER-{i:02d}-ABC" for i in range(20)]
+    assert all(a.status_code == 202 for a in answers)
+    assert writer._thread is not None  # they went to the writer thread, to share its commits
+    assert count(database, SourceMessage.id) == 20
+
+
+def test_a_lone_message_that_loses_a_race_is_answered_as_a_replay(
+    database: Database,
+    writer: IntakeWriter,
+    catalogue: Catalogue,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its own attempt fails; it is prepared again and the writer thread stores it."""
+    raced = ky("S-RACED-ABC", claims=2)
+    interfered = stored_first_by_another_process(monkeypatch, database, catalogue, raced)
+
+    outcome = store_one(writer, catalogue, raced)
+
+    assert interfered
+    assert isinstance(outcome, intake.Outcome), outcome
+    assert outcome.replay
+    assert outcome.body["counts"]["claims"] == 2
+    assert count(database, SourceMessage.id) == 1
+    assert count(database, Claim.id) == 2
+
+
+@pytest.mark.parametrize("holder", ["another process", "this process"])
+def test_a_database_held_by_another_write_does_not_hold_up_the_event_loop(
+    tmp_path: Path, catalogue: Catalogue, holder: str
+) -> None:
+    """SQLite: while another write holds the database, a message waits in the writer thread.
+
+    Another process's transaction, or another write of this process (the transfer worker's,
+    say), ends only once the event loop has run on (or, were the loop stuck waiting for the
+    database, when a watchdog gives up waiting for it).
+    """
+    url = f"sqlite:///{tmp_path / 'held.db'}"
+    migrate.upgrade(url)
+    database = Database(url, pool_size=2)
+    writer = IntakeWriter(database, catalogue=catalogue, claimant_id=CLAIMANT)
+    other = sqlite3.connect(tmp_path / "held.db", isolation_level=None, check_same_thread=False)
+    loop_ran = threading.Event()
+    released = threading.Event()
+    holding = threading.Event()
+
+    def release() -> None:
+        if holder == "this process":
+            with write_lock(database.engine):
+                holding.set()
+                loop_ran.wait(timeout=20)
+        else:
+            other.execute("BEGIN IMMEDIATE")  # SQLite's write lock, as a writing process holds it
+            holding.set()
+            loop_ran.wait(timeout=20)
+            other.execute("COMMIT")
+        released.set()
+
+    watchdog = threading.Thread(target=release)
+    watchdog.start()
+    holding.wait(timeout=20)
+    prepared = prepare(catalogue, *ky("S-HELD-ABC"))
+
+    async def run() -> tuple[bool, intake.Outcome]:
+        task = asyncio.create_task(writer.store(prepared))
+        # Until it has tried to store the message itself and handed it to the writer thread
+        # (or, were it waiting for the database on the loop, until it is done).
+        while writer._thread is None and not task.done():
+            await asyncio.sleep(0)
+        ran_while_held = not released.is_set()
+        loop_ran.set()
+        return ran_while_held, await asyncio.wait_for(task, timeout=60)
+
+    try:
+        ran_while_held, outcome = asyncio.run(run())
+    finally:
+        watchdog.join()
+        other.close()
+        writer.close()
+        database.dispose()
+    assert ran_while_held
+    assert outcome.status_code == 202
+    stored = Database(url)
+    try:
+        assert count(stored, SourceMessage.id) == 1
+    finally:
+        stored.dispose()
