@@ -135,16 +135,20 @@ def parse_document(raw: bytes, *, encodings: Collection[str] | None = None) -> e
     # CDATA or declaration) it cannot hold an entity declaration in any case.
     declares = b"<!" in raw and b"<!entity" in raw.lower()
     if "<!doctype" in head or declares or "<!entity" in head:
-        raise MessageParseError(
-            "XML with a DOCTYPE or entity declarations is refused",
-            [
-                Problem(
-                    code="xml.doctype_forbidden",
-                    message="DOCTYPE and ENTITY are not allowed",
-                    source_path=_declaration_line(raw, encoding),
-                )
-            ],
-        )
+        # Only a declaration, not its words in a comment, CDATA section or processing
+        # instruction, where a message may mention them.
+        line = _declaration_line(raw, encoding)
+        if line is not None:
+            raise MessageParseError(
+                "XML with a DOCTYPE or entity declarations is refused",
+                [
+                    Problem(
+                        code="xml.doctype_forbidden",
+                        message="DOCTYPE and ENTITY are not allowed",
+                        source_path=line,
+                    )
+                ],
+            )
     try:
         root = etree.fromstring(raw, parser=_parser())
     except etree.XMLSyntaxError as exc:
@@ -178,38 +182,43 @@ def parse_document(raw: bytes, *, encodings: Collection[str] | None = None) -> e
                 Problem(
                     code="xml.doctype_forbidden",
                     message="DOCTYPE is not allowed",
-                    source_path=_declaration_line(raw, encoding),
+                    source_path=_declaration_line(raw, encoding) or "line 1",
                 )
             ],
         )
     return root
 
 
-_DECLARATION = re.compile(r"<!(?:doctype|entity)", re.IGNORECASE)
-_DECLARATION_BYTES = re.compile(rb"<!(?:doctype|entity)", re.IGNORECASE)
+# A DOCTYPE or ENTITY declaration, or what may mention one without being one: a comment, a
+# CDATA section, a processing instruction. Left to right, each match starts where the last
+# ended, so a declaration's words inside one of those are part of its match, not one of their
+# own. (Elsewhere `<` cannot stand unescaped.)
+_SPANS = r"(<!--.*?-->)|(<!\[CDATA\[.*?\]\]>)|(<\?.*?\?>)|(<!(?:doctype|entity))"
+_DECLARATION = re.compile(_SPANS, re.IGNORECASE | re.DOTALL)
+_DECLARATION_BYTES = re.compile(_SPANS.encode(), re.IGNORECASE | re.DOTALL)
 
 
-def _declaration_line(raw: bytes, encoding: str) -> str:
-    """Return `line N` of the first DOCTYPE or ENTITY declaration, for a refusal only.
+def _declaration_line(raw: bytes, encoding: str) -> str | None:
+    """Return `line N` of the first DOCTYPE or ENTITY declaration; None if there is none.
 
     Lines end at a line feed, a carriage return, or both, as XML counts them. UTF-16 is
-    decoded first; any other encoding the contracts read keeps `<!`, the letters of the
-    keywords and the line ends as single ASCII bytes. `line 1` if none is found.
+    decoded first; any other encoding the contracts read keeps `<`, `!`, `?`, `-`, `[`, the
+    letters of the keywords and the line ends as single ASCII bytes.
     """
     if encoding.startswith("utf-16"):
         text = _head_text(raw, encoding, len(raw))
-        match = _DECLARATION.search(text)
-        if match is None:
-            return "line 1"
-        before = text[: match.start()]
-        ends = before.count("\n") + before.count("\r") - before.count("\r\n")
-        return f"line {ends + 1}"
-    found = _DECLARATION_BYTES.search(raw)
-    if found is None:
-        return "line 1"
-    head = raw[: found.start()]
-    ends = head.count(b"\n") + head.count(b"\r") - head.count(b"\r\n")
-    return f"line {ends + 1}"
+        for match in _DECLARATION.finditer(text):
+            if match.group(4):
+                before = text[: match.start()]
+                ends = before.count("\n") + before.count("\r") - before.count("\r\n")
+                return f"line {ends + 1}"
+        return None
+    for found in _DECLARATION_BYTES.finditer(raw):
+        if found.group(4):
+            head = raw[: found.start()]
+            ends = head.count(b"\n") + head.count(b"\r") - head.count(b"\r\n")
+            return f"line {ends + 1}"
+    return None
 
 
 _QUOTED_VALUE = re.compile(r"(value|Element '[^']*'): '[^']*'")

@@ -688,3 +688,47 @@ def test_a_comment_larger_than_libxml2s_own_cap_is_ignored_as_comments_are() -> 
     raw = batch(krav()).replace(b"<Hoved>", b"<!--" + b"x" * 10_200_000 + b"--><Hoved>", 1)
 
     assert candidates(raw) == candidates(batch(krav()))
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param(
+            batch(krav()).replace(b"\n<Batch", b"\n<!-- no <!DOCTYPE or <!ENTITY here -->\n<Batch"),
+            id="comment-before-the-root",
+        ),
+        pytest.param(
+            batch(krav()).replace(b"</Krav>", b"<!-- an <!ENTITY x 'y'> in a note --></Krav>"),
+            id="comment-in-a-claim",
+        ),
+        pytest.param(
+            batch(krav()).replace(
+                b"<Beskrivelse>Tilbagebetaling",
+                b"<Beskrivelse><![CDATA[<!ENTITY>]]> Tilbagebetaling",
+            ),
+            id="cdata-in-a-text",
+        ),
+        pytest.param(
+            batch(krav()).replace(b"\n<Batch", b"\n<?note <!DOCTYPE is refused?>\n<Batch"),
+            id="processing-instruction",
+        ),
+    ],
+)
+def test_a_declaration_only_mentioned_is_not_refused(raw: bytes) -> None:
+    """The words <!DOCTYPE or <!ENTITY in a comment, CDATA or a processing instruction."""
+    (candidate,) = candidates(raw)
+
+    assert list(candidate.problems) == []
+    assert candidate.source_reference == "SDP-2025-000001"
+
+
+def test_a_declaration_after_a_long_comment_is_refused_where_it_is() -> None:
+    raw = batch(krav()).replace(
+        b"\n<Batch", b"\n<!-- " + b"x" * 10_000 + b" -->\n\n<!DOCTYPE Batch>\n<Batch"
+    )
+
+    error = refusal(raw)
+
+    assert [(p.code, p.source_path) for p in error.problems] == [
+        ("xml.doctype_forbidden", "line 4")
+    ]
