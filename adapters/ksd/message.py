@@ -390,7 +390,8 @@ def _path_of(element: etree._Element, root: etree._Element) -> str:
         parent = node.getparent()
         if parent is None:
             break
-        name = etree.QName(node).localname
+        # An element's name is the sender's to choose: a long one is cut, as in every place.
+        name = etree.QName(node).localname[:100]
         same = [child for child in parent if child.tag == node.tag]
         position = same.index(node) + 1
         steps.append(f"{name}[{position}]" if position > 1 or name in _REPEATABLE else name)

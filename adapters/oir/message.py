@@ -527,8 +527,10 @@ class _Locator:
 
 
 def _local_name(node: etree._Element) -> str:
+    # For a place in a problem: an element's name is the sender's to choose, so a long one is
+    # cut, as in every place.
     tag = node.tag
-    return tag[_NS_LEN:] if tag.startswith(_NS) else str(etree.QName(node).localname)
+    return (tag[_NS_LEN:] if tag.startswith(_NS) else str(etree.QName(node).localname))[:100]
 
 
 def _is_step(child: etree._Element, prefix: str | None, name: str) -> bool:

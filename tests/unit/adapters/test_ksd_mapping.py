@@ -732,3 +732,12 @@ def test_a_declaration_after_a_long_comment_is_refused_where_it_is() -> None:
     assert [(p.code, p.source_path) for p in error.problems] == [
         ("xml.doctype_forbidden", "line 4")
     ]
+
+
+def test_an_unknown_elements_long_name_is_cut_in_its_place() -> None:
+    name = "Ukendt" + "x" * 300
+    (candidate,) = candidates(batch(krav(tail=f"<{name}>1</{name}>")))
+
+    places = {problem.source_path for problem in candidate.problems}
+    assert f"/Batch/Krav[1]/{name[:100]}" in places
+    assert all(len(place or "") < 130 for place in places)

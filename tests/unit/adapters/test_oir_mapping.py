@@ -732,3 +732,13 @@ def test_candidates_do_not_share_their_liabilities() -> None:
     first.fields["liabilities"][0]["debtor_name"] = "changed"
 
     assert second.fields["liabilities"][0]["debtor_name"] == "Borger 1"
+
+
+def test_an_unknown_elements_long_name_is_cut_in_its_place() -> None:
+    name = "Ukendt" + "x" * 300
+    bad = claim("A-2").replace("</Fordring>", f"<{name}>1</{name}></Fordring>")
+    _, second = candidates(message([account([claim("A-1"), bad])]))
+
+    places = {problem.source_path for problem in second.problems}
+    assert f"{ROOT}/DebitorKonto[1]/Fordring[2]/{name[:100]}" in places
+    assert all(len(place or "") < 160 for place in places)
