@@ -172,20 +172,6 @@ class WriterBusy(Exception):
     """The intake writer's connection, or SQLite's write lock, is taken (no waiting asked)."""
 
 
-@contextlib.contextmanager
-def _busy_timeout(connection: Connection, milliseconds: int | None) -> Iterator[None]:
-    """SQLite: wait this long for another connection's write inside the block (None: 30 s)."""
-    if milliseconds is None:
-        yield
-        return
-    driver = connection.connection.driver_connection
-    driver.execute(f"PRAGMA busy_timeout={milliseconds}")  # type: ignore[union-attr]
-    try:
-        yield
-    finally:
-        driver.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")  # type: ignore[union-attr]
-
-
 def _grow_cache(connection: Connection) -> None:
     driver = connection.connection.driver_connection
     # On the driver: SQLAlchemy would begin a transaction around the statement.
@@ -218,6 +204,8 @@ class Database:
             self._writer_engine = make_engine(url, pool_size=1, pre_ping=False, autocommit=True)
         self._writer_connection: Connection | None = None
         self._writer_lock = threading.Lock()
+        # The writer's driver connection and the busy timeout last set on it.
+        self._writer_busy_timeout: tuple[object, int] = (None, _BUSY_TIMEOUT_MS)
         if self.checkpointer is not None:
             self.checkpointer.start()
 
@@ -267,17 +255,29 @@ class Database:
                     connection = self._writer_connection = self._writer_engine.connect()
                     if self.is_sqlite:
                         _grow_cache(connection)
-                with (
-                    _busy_timeout(connection, None if wait else 0),
-                    Session(bind=connection, expire_on_commit=False) as session,
-                    session.begin(),
-                ):
+                if self.is_sqlite:
+                    self._let_writer_wait(connection, _BUSY_TIMEOUT_MS if wait else 0)
+                with Session(bind=connection, expire_on_commit=False) as session, session.begin():
                     yield session
             finally:
                 if self.is_sqlite:
                     _SQLITE_WRITE_LOCK.release()
         finally:
             self._writer_lock.release()
+
+    def _let_writer_wait(self, connection: Connection, milliseconds: int) -> None:
+        """SQLite: let the writer's connection wait this long for another's write.
+
+        Set only when it changes (one statement less per message for a run of messages
+        stored the same way); a new connection starts at `_BUSY_TIMEOUT_MS`.
+        """
+        driver = connection.connection.driver_connection
+        known, current = self._writer_busy_timeout
+        if known is not driver:
+            current = _BUSY_TIMEOUT_MS
+        if current != milliseconds:
+            driver.execute(f"PRAGMA busy_timeout={milliseconds}")  # type: ignore[union-attr]
+        self._writer_busy_timeout = (driver, milliseconds)
 
     def dispose(self) -> None:
         """Close every pooled connection (and stop the checkpointer, checkpointing once more)."""

@@ -385,11 +385,9 @@ def _store(
     outcomes = []
     for _, prepared, body in decided:
         _assess(prepared.items, catalogue=catalogue, context=context, today=prepared.today)
-        body["claims"] = [_result(item) for item in prepared.items]
-        # The answer as JSON, made once: stored with the message and sent.
-        content = dumps_bytes(body)
-        writes.add(prepared, body, content)
-        outcomes.append(Outcome(status_code=202, body=body, content=content))
+        outcome = _answer(prepared, body)
+        writes.add(prepared, body, outcome.json())
+        outcomes.append(outcome)
     writes.execute(session, connection, commit=commit)
     return outcomes
 
@@ -459,11 +457,19 @@ def _store_streaming(
     outcomes = []
     with pipeline(connection, commit=True):
         for (_, prepared, body), message_pk in zip(decided, message_pks, strict=True):
-            body["claims"] = [_result(item) for item in prepared.items]
-            content = dumps_bytes(body)
-            set_column(connection, _MESSAGES, "response", content.decode(), key=message_pk)
-            outcomes.append(Outcome(status_code=202, body=body, content=content))
+            outcome = _answer(prepared, body)
+            set_column(connection, _MESSAGES, "response", outcome.json().decode(), key=message_pk)
+            outcomes.append(outcome)
     return outcomes
+
+
+def _answer(prepared: Prepared, body: dict[str, Any]) -> Outcome:
+    """Complete a taken message's answer with each claim's result, as JSON made once.
+
+    The same JSON is stored with the message and sent.
+    """
+    body["claims"] = [_result(item) for item in prepared.items]
+    return Outcome(status_code=202, body=body, content=dumps_bytes(body))
 
 
 def account(prepared: Prepared, outcome: Outcome) -> None:

@@ -139,14 +139,7 @@ class IntakeWriter:
                 return None
             self._pending += 1
         try:
-            with self._db.writer_transaction(wait=False) as session:
-                (result,) = intake.store(
-                    session,
-                    [prepared],
-                    catalogue=self._catalogue,
-                    claimant_id=self._claimant_id,
-                    commit=True,
-                )
+            (result,) = self._store([prepared], wait=False)
         except WriterBusy:  # nothing was done
             return None
         except Exception as exc:  # nothing of it is stored, but its items were decided
@@ -201,14 +194,7 @@ class IntakeWriter:
 
     def _write_round(self, jobs: Sequence[_Job]) -> None:
         try:
-            with self._db.writer_transaction() as session:
-                results = intake.store(
-                    session,
-                    [prepared for prepared, _ in jobs],
-                    catalogue=self._catalogue,
-                    claimant_id=self._claimant_id,
-                    commit=True,
-                )
+            results = self._store([prepared for prepared, _ in jobs])
         except Exception as exc:  # the shared transaction failed; nothing of it is stored
             if len(jobs) > 1:
                 log.warning(
@@ -221,6 +207,19 @@ class IntakeWriter:
             return
         for (_, future), result in zip(jobs, results, strict=True):
             _settle(future, result)
+
+    def _store(
+        self, batch: Sequence[intake.Prepared], *, wait: bool = True
+    ) -> list[intake.Outcome | AppError]:
+        """Store prepared messages in one transaction on the writer's connection, committed."""
+        with self._db.writer_transaction(wait=wait) as session:
+            return intake.store(
+                session,
+                batch,
+                catalogue=self._catalogue,
+                claimant_id=self._claimant_id,
+                commit=True,
+            )
 
     def _fresh(self, prepared: intake.Prepared) -> intake.Prepared:
         """Prepare a message again, as it came (`store` changes a prepared message's items)."""
@@ -240,14 +239,7 @@ class IntakeWriter:
         for attempt in (1, 2):
             try:
                 fresh = self._fresh(prepared)
-                with self._db.writer_transaction() as session:
-                    (result,) = intake.store(
-                        session,
-                        [fresh],
-                        catalogue=self._catalogue,
-                        claimant_id=self._claimant_id,
-                        commit=True,
-                    )
+                (result,) = self._store([fresh])
             except IntegrityError as exc:
                 # Another process stored the same message or claim first; the next attempt
                 # sees it and answers with a replay or a conflict.
