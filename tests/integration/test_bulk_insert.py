@@ -10,13 +10,25 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Column, MetaData, String, Table, bindparam, func, insert, select, text
+from sqlalchemy import (
+    Column,
+    Connection,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    func,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app.db import bulk, migrate
@@ -276,3 +288,79 @@ def test_a_failing_look_up_is_sqlalchemys_error_and_shows_no_values(database: Da
 
     assert "no_such_table" in str(caught.value)
     assert "0101901234" not in str(caught.value)
+
+
+def _event(claim_id: uuid.UUID) -> dict[str, Any]:
+    return {"claim_id": claim_id, "at": NOW, "kind": "received", "actor": "t", "detail": {}}
+
+
+def _in_one_round_trip(database: Database, *writes: Callable[[Connection], None]) -> None:
+    with database.transaction() as session:
+        connection = session.connection()
+        with bulk.pipeline(connection):
+            for write in writes:
+                write(connection)
+
+
+def _fail(_: Connection) -> None:
+    raise RuntimeError("the caller fails before the block ends")
+
+
+def test_an_insert_skipped_after_a_failing_one_runs_the_next_time(
+    database: Database, database_url: str
+) -> None:
+    # A connection of its own, used for the first time here: on PostgreSQL an insert is
+    # prepared the first time it runs, in the same round trip, and here that round trip
+    # fails before it.
+    own = Database(database_url, pool_size=1)
+    message_pk = _message(database)
+    try:
+        with pytest.raises(IntegrityError):
+            _in_one_round_trip(
+                own,
+                lambda c: EVENTS.execute(c, [_event(uuid.uuid4())]),  # no such claim
+                lambda c: CLAIMS.execute(c, [_claim_row(message_pk, "SKIPPED")]),
+            )
+        with own.transaction() as session:
+            CLAIMS.execute(session.connection(), [_claim_row(message_pk, "NEXT")])
+    finally:
+        own.dispose()
+
+    with database.sessions() as session:
+        stored = session.scalars(select(Claim.source_reference)).all()
+    assert stored == ["NEXT"]
+
+
+def test_a_pipeline_block_that_fails_midway_writes_nothing_and_the_connection_goes_on(
+    database: Database, database_url: str
+) -> None:
+    own = Database(database_url, pool_size=1)
+    message_pk = _message(database)
+    try:
+        with pytest.raises(RuntimeError, match="before the block ends"):
+            _in_one_round_trip(
+                own, lambda c: CLAIMS.execute(c, [_claim_row(message_pk, "HALF")]), _fail
+            )
+        with own.transaction() as session:
+            CLAIMS.execute(session.connection(), [_claim_row(message_pk, "AFTER")])
+    finally:
+        own.dispose()
+
+    with database.sessions() as session:
+        stored = session.scalars(select(Claim.source_reference)).all()
+    assert stored == ["AFTER"]
+
+
+def test_a_look_up_inside_a_pipeline_block_sees_the_blocks_writes(database: Database) -> None:
+    message_pk = _message(database)
+    table = Claim.__table__
+    query = select(table.c.source_reference).where(
+        table.c.source == bindparam("source"), bulk.any_of(table.c.source_reference, "keys")
+    )
+    with database.transaction() as session:
+        connection = session.connection()
+        with bulk.pipeline(connection):
+            CLAIMS.execute(connection, [_claim_row(message_pk, "WRITTEN")])
+            (found,) = bulk.fetch_all(connection, [(query, {"source": "ky", "keys": ["WRITTEN"]})])
+
+    assert [row.source_reference for row in found] == ["WRITTEN"]
