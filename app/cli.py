@@ -89,7 +89,9 @@ def _worker(args: argparse.Namespace) -> None:
         from prometheus_client import start_http_server
 
         start_http_server(args.metrics_port, addr="127.0.0.1")
-    db = Database(settings.database_url, pool_size=2)
+    db = Database(
+        settings.database_url, pool_size=2, prepared_writes=settings.database_prepared_writes
+    )
     worker = TransferWorker(
         db=db,
         settings=settings,

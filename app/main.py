@@ -46,6 +46,7 @@ def create_app(
         settings.database_url,
         pool_size=settings.database_pool_size,
         background_checkpoints=True,
+        prepared_writes=settings.database_prepared_writes,
     )
     catalogue = catalogue_module.load(settings.contracts_dir / "psrm" / "catalogue.json")
     clock = clock or Clock()

@@ -47,6 +47,13 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; sqlite:///path or postgresql+psycopg://user@host/db",
     )
     database_pool_size: int = 10
+    database_prepared_writes: bool = Field(
+        default=True,
+        description=(
+            "PostgreSQL: prepare intake's inserts on the server (off behind a pooler in "
+            "transaction mode that does not keep prepared statements)"
+        ),
+    )
     api_keys: list[ApiKey] = []
     demo: bool = Field(
         default=False, description="accept the documented demo keys (never in production)"

@@ -128,7 +128,9 @@ def begin(connection: Connection) -> None:
     a transaction, SQLite) it does nothing.
     """
     if _autocommits(connection):
-        _send(connection, "BEGIN", b"BEGIN", ())
+        with _as_sqlalchemy_errors(connection, "BEGIN"), _Wire(connection) as wire:
+            wire.send(b"BEGIN")
+            wire.sync()
 
 
 def _autocommits(connection: Connection) -> bool:
@@ -499,6 +501,10 @@ def _converted(
     return list(zip(*columns, strict=True))
 
 
+# The key, in a connection's `info`, of whether its inserts are prepared on the server
+# (`make_engine(prepared_writes=...)`; see `_Wire.send`). Off behind a pooler in transaction
+# mode that does not keep prepared statements (PgBouncer before 1.21, for one).
+PREPARED_WRITES = "kravbro_prepared_writes"
 # The `pipeline` block running in this thread, if any (`_active_wire`).
 _WIRE: contextvars.ContextVar[_Wire | None] = contextvars.ContextVar("bulk_wire", default=None)
 _SYNCED = ExecStatus.PIPELINE_SYNC
@@ -524,14 +530,15 @@ def _send(connection: Connection, label: str, statement: bytes, *rows: Sequence[
     In a `pipeline` block it is sent with the block's statements; otherwise in a round trip
     of its own, here.
     """
+    prepare = bool(connection.info.get(PREPARED_WRITES))
     wire = _active_wire(connection)
     if wire is not None:
         for row in rows or [()]:
-            wire.send(statement, row, prepare=True)
+            wire.send(statement, row, prepare=prepare)
         return
     with _as_sqlalchemy_errors(connection, label), _Wire(connection) as own:
         for row in rows or [()]:
-            own.send(statement, row, prepare=True)
+            own.send(statement, row, prepare=prepare)
         own.sync()
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.db.bulk import PREPARED_WRITES
 from app.encoding import dumps
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ def make_engine(
     autocheckpoint: bool = True,
     pre_ping: bool = True,
     autocommit: bool = False,
+    prepared_writes: bool = True,
 ) -> Engine:
     """Create an engine for SQLite (WAL, foreign keys on) or PostgreSQL (psycopg 3).
 
@@ -45,7 +47,8 @@ def make_engine(
     `pre_ping=False`, a PostgreSQL connection is not tested each time it is taken from the
     pool: a lost one is noticed by the first statement that fails on it. With `autocommit`,
     a PostgreSQL connection commits each statement alone unless a BEGIN opened a transaction
-    (see `Database.writer_transaction`).
+    (see `Database.writer_transaction`). With `prepared_writes`, a PostgreSQL connection's
+    driver-level inserts are prepared on the server (`bulk.PREPARED_WRITES`).
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -73,7 +76,7 @@ def make_engine(
             cursor.close()
 
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
         # psycopg prepares a statement on the server once it has run five times, and
         # PostgreSQL may then keep one generic plan for it for the connection's life. A plan
@@ -91,6 +94,12 @@ def make_engine(
         pool_pre_ping=pre_ping,
         isolation_level="AUTOCOMMIT" if autocommit else None,
     )
+
+    @event.listens_for(engine, "connect")
+    def _writes(_dbapi_connection: Any, record: Any) -> None:
+        record.info[PREPARED_WRITES] = prepared_writes
+
+    return engine
 
 
 _SQLITE_WRITE_LOCK = threading.Lock()
@@ -186,7 +195,12 @@ class Database:
     """
 
     def __init__(
-        self, url: str, *, pool_size: int = 10, background_checkpoints: bool = False
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        background_checkpoints: bool = False,
+        prepared_writes: bool = True,
     ) -> None:
         self.url = url
         parsed = make_url(url)
@@ -195,13 +209,22 @@ class Database:
             Checkpointer(path) if background_checkpoints and path and path != ":memory:" else None
         )
         self.engine = make_engine(
-            url, pool_size=pool_size, autocheckpoint=self.checkpointer is None
+            url,
+            pool_size=pool_size,
+            autocheckpoint=self.checkpointer is None,
+            prepared_writes=prepared_writes,
         )
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         # The intake writer's own engine and connection, kept open (see `writer_transaction`).
         self._writer_engine = self.engine
         if not self.is_sqlite:
-            self._writer_engine = make_engine(url, pool_size=1, pre_ping=False, autocommit=True)
+            self._writer_engine = make_engine(
+                url,
+                pool_size=1,
+                pre_ping=False,
+                autocommit=True,
+                prepared_writes=prepared_writes,
+            )
         self._writer_connection: Connection | None = None
         self._writer_lock = threading.Lock()
         # The writer's driver connection and the busy timeout last set on it.

@@ -4,12 +4,16 @@ psycopg prepares a statement on the server after five executions; PostgreSQL may
 generic plan for it as long as the connection lives. Intake's look-up of up to 500 claim
 references, planned that way while `claim` was empty, scanned every claim of the source and
 compared each with all 500 parameters: 450 ms once the table held 20,000 claims. kravbro's
-connections never prepare statements on the server, so there is no plan to keep.
+connections never prepare a query on the server, so there is no plan to keep. Only intake's
+own inserts are prepared (`bulk._Wire`), whose plan does not depend on any table's size, and
+not even those where the settings say so (a pooler that does not keep prepared statements).
 PostgreSQL only: SQLite has no plan cache of this kind.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,8 +21,10 @@ import pytest
 from sqlalchemy import bindparam, create_engine, text
 from sqlalchemy.pool import NullPool
 
-from app.db import migrate
+from app.db import bulk, migrate
 from app.db.session import Database
+from app.db.tables import SourceMessage
+from app.services import intake
 from tests.conftest import create_postgres_database, drop_postgres_database
 
 REFERENCES = 500
@@ -64,3 +70,54 @@ def test_the_check_sees_a_kept_plan_where_psycopg_prepares(database: Database) -
             assert _kept_plans(connection) == 1
     finally:
         engine.dispose()
+
+
+MESSAGES = bulk.BulkInsert(SourceMessage.__table__)  # type: ignore[arg-type]
+
+
+def _message_row() -> dict[str, Any]:
+    key = uuid.uuid4()
+    return {
+        "id": key,
+        "source": "ky",
+        "message_id": f"M-{key.hex}",
+        "content_sha256": "0" * 64,
+        "media_type": "application/json",
+        "raw": b"{}",
+        "size_bytes": 2,
+        "principal": "test",
+        "received_at": dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC),
+        "claim_count": 1,
+        "accepted_count": 1,
+        "response": {"status": "accepted"},
+    }
+
+
+def _store_and_look_up(database: Database, times: int) -> list[str]:
+    """As the intake writer does, `times` times; return what its connection has prepared."""
+    for _ in range(times):
+        with database.writer_transaction() as session:
+            connection = session.connection()
+            bulk.fetch_all(connection, [(intake._PREVIOUS, {"source": "ky", "keys": ["M-1"]})])
+            with bulk.pipeline(connection, begin=True, commit=True):
+                MESSAGES.execute(connection, [_message_row()])
+    with database.writer_transaction() as session:
+        statements = session.connection().exec_driver_sql(
+            "SELECT statement FROM pg_prepared_statements"
+        )
+        return [row[0] for row in statements]
+
+
+def test_intakes_inserts_are_prepared_once_and_its_look_ups_never(database: Database) -> None:
+    prepared = _store_and_look_up(database, 8)
+
+    assert len(prepared) == 1
+    assert prepared[0].startswith("INSERT INTO source_message")
+
+
+def test_with_prepared_writes_off_nothing_is_prepared(database: Database) -> None:
+    unprepared = Database(database.url, pool_size=1, prepared_writes=False)
+    try:
+        assert _store_and_look_up(unprepared, 8) == []
+    finally:
+        unprepared.dispose()
