@@ -26,12 +26,23 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Connection, String, Table, bindparam, select, update
+from sqlalchemy import Boolean, Connection, String, Table, bindparam, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from adapters import registry
 from adapters.base import MappingContext, MessageContractError
-from app.db.bulk import BulkInsert, Query, any_of, begin, fetch_all, pipeline, set_column
+from app.db.bulk import (
+    BulkInsert,
+    GuardFailed,
+    Query,
+    any_of,
+    begin,
+    fetch_all,
+    guard,
+    pipeline,
+    set_column,
+)
 from app.db.tables import Base, Claim, ClaimEvent, SourceMessage, Transfer
 from app.domain.admission import admit, related_type_problem
 from app.domain.catalogue import Catalogue
@@ -92,6 +103,22 @@ _MESSAGE_ID_PATHS = {
     SourceSystem.OIR: "/DebitorRegistrering/MeddelelseHoved/MeddelelseID",
 }
 _INSERT_CLAIMS = BulkInsert(_CLAIMS)
+# PostgreSQL: a fingerprint of every row the readiness context is made of (the claimant's
+# on-boarding and active pauses, `readiness.context_queries`), whole rows, so any change to
+# them changes it. `store_new` decides on the context as last read and lets PostgreSQL check
+# that this still holds (`_CONTEXT_UNCHANGED`).
+_CONTEXT_FINGERPRINT_SQL = """md5(concat(
+    (SELECT string_agg(o::text, ',' ORDER BY o::text) FROM onboarding o
+     WHERE o.claimant_id = :claimant_id),
+    '|',
+    (SELECT string_agg(p::text, ',' ORDER BY p::text) FROM pause p
+     WHERE p.claimant_id = :claimant_id AND p.lifted_at IS NULL)))"""
+_CONTEXT_FINGERPRINT = text(f"SELECT {_CONTEXT_FINGERPRINT_SQL} AS fingerprint").columns(
+    fingerprint=String
+)
+_CONTEXT_UNCHANGED = text(f"SELECT {_CONTEXT_FINGERPRINT_SQL} = :fingerprint AS unchanged").columns(
+    unchanged=Boolean
+)
 _INSERT_EVENTS = BulkInsert(Base.metadata.tables[ClaimEvent.__tablename__])
 _INSERT_TRANSFERS = BulkInsert(Base.metadata.tables[Transfer.__tablename__])
 
@@ -109,6 +136,18 @@ class Outcome:
     def json(self) -> bytes:
         """Return the body as JSON."""
         return self.content if self.content is not None else dumps_bytes(self.body)
+
+
+@dataclass(frozen=True, slots=True)
+class KnownContext:
+    """The readiness context as intake last read it, with PostgreSQL's fingerprint of it."""
+
+    fingerprint: str
+    context: readiness.Context
+
+
+class NotNew(Exception):
+    """`store_new` stored nothing: a message or claim was not new, or the context changed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,6 +349,7 @@ def store(
     catalogue: Catalogue,
     claimant_id: str,
     commit: bool = False,
+    remember: Callable[[KnownContext], None] | None = None,
 ) -> list[Outcome | AppError]:
     """Decide and store prepared messages in the session's transaction; one result each.
 
@@ -325,15 +365,29 @@ def store(
     with nothing in between. A single-claim message thus costs two round trips: look-ups, and
     BEGIN, inserts and COMMIT. On PostgreSQL, a batch of many claims is written while it is
     assessed (`_store_streaming`).
+
+    On PostgreSQL, `remember` gets the readiness context read here, with its fingerprint,
+    for `store_new`.
     """
     connection = session.connection()
-    # Everything intake reads, in one go (one round trip on PostgreSQL).
+    # Everything intake reads, in one go (one round trip on PostgreSQL). The fingerprint
+    # before the context's rows: should they change in between, it is the older of the two,
+    # and `store_new`'s check then fails rather than holds for rows it does not describe.
+    fingerprinting = remember is not None and connection.dialect.name == "postgresql"
+    fingerprint_queries = (
+        [(_CONTEXT_FINGERPRINT, {"claimant_id": claimant_id})] if fingerprinting else []
+    )
     previous_queries = _look_ups(_PREVIOUS, batch, lambda p: [p.message_id])
     existing_queries = _look_ups(_EXISTING, batch, _references)
     found = iter(
         fetch_all(
             connection,
-            [*previous_queries, *existing_queries, *readiness.context_queries(claimant_id)],
+            [
+                *previous_queries,
+                *existing_queries,
+                *fingerprint_queries,
+                *readiness.context_queries(claimant_id),
+            ],
         )
     )
     previous = {
@@ -345,7 +399,10 @@ def store(
         params["source"]: {row.source_reference: _Stored(*row) for row in next(found)}
         for _, params in existing_queries
     }
+    fingerprint = next(found)[0].fingerprint if fingerprint_queries else None
     context = readiness.context_from(list(found))
+    if remember is not None and fingerprint is not None:
+        remember(KnownContext(fingerprint, context))
     results: list[Outcome | AppError | None] = []
     decided: list[tuple[int, Prepared, dict[str, Any]]] = []
     for prepared in batch:
@@ -371,6 +428,78 @@ def store(
     return [result for result in results if result is not None]
 
 
+def may_store_new(batch: Sequence[Prepared]) -> bool:
+    """Tell whether `store_new` may store these messages (else `store` must).
+
+    Their decision must depend on nothing stored but themselves and the context: no related
+    claim may point at a main claim outside its message, and they must not be written while
+    assessed (`_store_streaming`).
+    """
+    if _streamed(sum(p.claim_count for p in batch), len(batch)):
+        return False
+    for prepared in batch:
+        own = {
+            item.candidate.source_reference
+            for item in prepared.items
+            if item.candidate.source_reference and not item.refused_reference
+        }
+        for item in prepared.items:
+            claim = item.claim
+            if (
+                claim is not None
+                and claim.category is ClaimCategory.UF
+                and claim.main_claim_reference not in own
+            ):
+                return False
+    return True
+
+
+def store_new(
+    session: Session,
+    batch: Sequence[Prepared],
+    *,
+    catalogue: Catalogue,
+    claimant_id: str,
+    known: KnownContext,
+) -> list[Outcome]:
+    """PostgreSQL: store messages taken to be new, without look-ups, and commit; or raise.
+
+    Each message is decided as if nothing of it were stored, on the readiness context as last
+    read (`known`, from `store`), and written in one round trip with the transaction's BEGIN
+    and COMMIT: no round trip for look-ups first. PostgreSQL holds the writes to those
+    assumptions: its unique constraints fail them if a message id or claim reference was
+    stored before, and a guard (`bulk.guard`) if on-boarding or pauses have changed since,
+    which skips the COMMIT. Then nothing is stored, `NotNew` is raised, and the messages
+    (prepared again: deciding changes them) must go through `store`, which looks up what is
+    stored and answers with a replay, a duplicate, a correction or a conflict. So is a
+    message refused whole: it would be a conflict if its id were used before. Only for
+    messages `may_store_new` allows, on the intake writer's connection.
+
+    Raises:
+        NotNew: nothing was stored.
+    """
+    connection = session.connection()
+    decided: list[tuple[int, Prepared, dict[str, Any]]] = []
+    for index, prepared in enumerate(batch):
+        try:
+            body = _decide(prepared, {}, catalogue)
+        except (Conflict, InvalidRequest) as exc:
+            raise NotNew(f"message {prepared.message_id} is refused whole") from exc
+        decided.append((index, prepared, body))
+    unchanged = (
+        _CONTEXT_UNCHANGED,
+        {"claimant_id": claimant_id, "fingerprint": known.fingerprint},
+    )
+    try:
+        return _store(
+            session, connection, decided, catalogue, known.context, commit=True, unchanged=unchanged
+        )
+    except IntegrityError as exc:
+        raise NotNew("a message or claim was stored before") from exc
+    except GuardFailed as exc:
+        raise NotNew("on-boarding or pauses changed since they were read") from exc
+
+
 def _store(
     session: Session,
     connection: Connection,
@@ -379,8 +508,13 @@ def _store(
     context: readiness.Context,
     *,
     commit: bool,
+    unchanged: tuple[Query, dict[str, Any]] | None = None,
 ) -> list[Outcome]:
-    """Assess the decided messages' claims, then write everything (see `store`)."""
+    """Assess the decided messages' claims, then write everything (see `store`).
+
+    With `unchanged`, the writes hold only if that query is true when they are made (see
+    `store_new`).
+    """
     writes = _Writes()
     outcomes = []
     for _, prepared, body in decided:
@@ -388,7 +522,7 @@ def _store(
         outcome = _answer(prepared, body)
         writes.add(prepared, body, outcome.json())
         outcomes.append(outcome)
-    writes.execute(session, connection, commit=commit)
+    writes.execute(session, connection, commit=commit, unchanged=unchanged)
     return outcomes
 
 
@@ -408,9 +542,12 @@ def _streams(
     if not commit or connection.dialect.name != "postgresql":
         return False
     items = [item for _, prepared, _ in decided for item in prepared.items]
-    return len(items) >= max(
-        _STREAM_FROM_CLAIMS, _STREAM_CLAIMS_PER_MESSAGE * len(decided)
-    ) and not any(item.corrects for item in items)
+    return _streamed(len(items), len(decided)) and not any(item.corrects for item in items)
+
+
+def _streamed(claims: int, messages: int) -> bool:
+    """Tell whether so many claims in so many messages are enough to stream (`_streams`)."""
+    return claims >= max(_STREAM_FROM_CLAIMS, _STREAM_CLAIMS_PER_MESSAGE * messages)
 
 
 def _store_streaming(
@@ -933,8 +1070,18 @@ class _Writes:
                 }
             )
 
-    def execute(self, session: Session, connection: Connection, *, commit: bool) -> None:
-        """Write everything gathered, in an order the foreign keys accept (see `store`)."""
+    def execute(
+        self,
+        session: Session,
+        connection: Connection,
+        *,
+        commit: bool,
+        unchanged: tuple[Query, dict[str, Any]] | None = None,
+    ) -> None:
+        """Write everything gathered, in an order the foreign keys accept (see `store`).
+
+        With `unchanged` (PostgreSQL), a guard on that query goes first (see `store_new`).
+        """
         if not self.messages:
             return
         if self.transfer_rows:
@@ -962,6 +1109,8 @@ class _Writes:
             begin(connection)
             writing = contextlib.nullcontext()
         with writing:
+            if unchanged is not None:
+                guard(connection, *unchanged)
             for table, rows in inserts:
                 table.execute(connection, rows)
         # Corrected claims are rows that exist already: their events and transfers do not

@@ -588,3 +588,114 @@ def test_a_database_held_by_another_write_does_not_hold_up_the_event_loop(
         assert count(stored, SourceMessage.id) == 1
     finally:
         stored.dispose()
+
+
+def holds_of(result: intake.Outcome | Exception) -> list[str]:
+    assert isinstance(result, intake.Outcome), result
+    return [hold for claim in result.body["claims"] for hold in claim["holds"]]
+
+
+def onboard_socialret(database: Database, catalogue: Catalogue) -> None:
+    """On-board KY's area on a connection of its own: the writer learns of it as of another
+    process's change."""
+    with database.transaction() as session:
+        onboarding.set_state(
+            session,
+            claimant_id=CLAIMANT,
+            area="socialret",
+            state=OnboardingState.ONBOARDED,
+            from_date=None,
+            note="test",
+            actor="test",
+            catalogue=catalogue,
+            today=NOW.date(),
+            now=NOW,
+        )
+
+
+def test_on_boarding_changed_elsewhere_decides_the_very_next_message(
+    database: Database, writer: IntakeWriter, catalogue: Catalogue
+) -> None:
+    # On PostgreSQL the writer stores a message believed new on the context its last
+    # look-ups read; a change since then must still be seen by the next message.
+    before = store_one(writer, catalogue, ky("W-BEFORE-ABC"))
+    onboard_socialret(database, catalogue)
+    after = store_one(writer, catalogue, ky("W-AFTER-ABC"))
+
+    assert "area_not_onboarded" in holds_of(before)
+    assert "area_not_onboarded" not in holds_of(after)
+
+
+def test_a_pause_placed_elsewhere_holds_the_very_next_message(
+    database: Database, writer: IntakeWriter, catalogue: Catalogue
+) -> None:
+    onboard_socialret(database, catalogue)
+    before = store_one(writer, catalogue, ky("W-UNPAUSED-ABC"))
+    with database.transaction() as session:
+        onboarding.pause(
+            session,
+            claimant_id=CLAIMANT,
+            area="socialret",
+            fordringstype=None,
+            holder="test",
+            reason="year-end closing",
+            actor="test",
+            catalogue=catalogue,
+            today=NOW.date(),
+            now=NOW,
+        )
+    after = store_one(writer, catalogue, ky("W-PAUSED-ABC"))
+
+    assert "paused" not in holds_of(before)
+    assert "paused" in holds_of(after)
+
+
+def test_a_used_id_is_a_conflict_even_when_every_claim_of_the_new_content_is_invalid(
+    database: Database, writer: IntakeWriter, catalogue: Catalogue
+) -> None:
+    # Refused whole on its own (every claim invalid), but its id was stored before: the
+    # sender must learn of the conflict, not of the claims' problems.
+    first = store_one(writer, catalogue, ky("W-USED-ABC"))
+    invalid = ky_samples.message(1, message_id="W-USED-ABC").replace(
+        b'"amount": "', b'"amount": "9'
+    )
+
+    again = store_one(writer, catalogue, (SourceSystem.KY, invalid))
+
+    assert isinstance(first, intake.Outcome)
+    assert isinstance(again, Conflict)
+    assert count(database, SourceMessage.id) == 1
+
+
+def test_messages_one_after_another_are_answered_as_if_each_were_looked_up(
+    database: Database, writer: IntakeWriter, catalogue: Catalogue
+) -> None:
+    # A replay, claims sent again under a new message id, a conflict and a related claim,
+    # each after messages stored without look-ups: each answered as with them.
+    new = ky("W-NEW-ABC", claims=2)
+    raw = ky_samples.message(2, message_id="W-NEW-ABC")
+    sent_again = (SourceSystem.KY, raw.replace(b'"W-NEW-ABC"', b'"W-OTHER-ABC"', 1))
+    changed = (SourceSystem.KY, ky_samples.message(1, message_id="W-NEW-ABC"))
+    messages = [ky("W-FIRST-ABC"), new, new, sent_again, changed]
+    messages += [oir("W-MAIN", MAIN), oir("W-INTEREST", INTEREST)]
+
+    _, stored, replay, duplicates, conflict, main, related = (
+        store_one(writer, catalogue, message) for message in messages
+    )
+
+    assert isinstance(stored, intake.Outcome)
+    assert stored.status_code == 202
+    assert isinstance(replay, intake.Outcome)
+    assert replay.replay
+    assert replay.body == stored.body
+    assert isinstance(duplicates, intake.Outcome)
+    assert duplicates.body["counts"]["duplicates"] == 2
+    assert [c["claim_id"] for c in duplicates.body["claims"]] == [
+        c["claim_id"] for c in stored.body["claims"]
+    ]
+    assert isinstance(conflict, Conflict)
+    assert isinstance(main, intake.Outcome)
+    assert isinstance(related, intake.Outcome)
+    assert related.body["counts"]["accepted"] == 1, related.body["claims"][0]["problems"]
+    assert count(database, SourceMessage.id) == 5
+    assert count(database, Claim.id) == 1 + 2 + 1 + 1
