@@ -572,6 +572,16 @@ def _send(connection: Connection, label: str, statement: bytes, *rows: Sequence[
         own.sync()
 
 
+def run(connection: Connection, statement: str, *params: Any) -> None:
+    """PostgreSQL: run a statement for its effect, with parameters `$1`, `$2`, ...
+
+    In a `pipeline` block it goes in the block's round trip; otherwise in one of its own.
+    """
+    if connection.dialect.name != "postgresql":
+        raise RuntimeError("run is for PostgreSQL")
+    _send(connection, statement, statement.encode(), params)
+
+
 class _Wire:
     """PostgreSQL: statements sent by libpq in pipeline mode, and their results read back.
 
@@ -668,6 +678,8 @@ class _Wire:
 
         Raises the first failed statement's error (psycopg's), after reading the rest.
         """
+        if not self.sent:  # nothing to wait for: no round trip
+            return []
         pgconn = self.pgconn
         pgconn.pipeline_sync()
         self.sent = 0

@@ -43,6 +43,7 @@ from app.db.bulk import (
     pipeline,
     set_column,
 )
+from app.db.locks import hold_readiness
 from app.db.tables import Base, Claim, ClaimEvent, SourceMessage, Transfer
 from app.domain.admission import admit, related_type_problem
 from app.domain.catalogue import Catalogue
@@ -357,14 +358,15 @@ def store(
     stored state exactly as if it came alone. A message refused whole gets its error as its
     result (`Conflict`, `InvalidRequest`) and nothing of it is written; the others are.
 
-    The writes are one transaction whatever the session: on the intake writer's connection,
-    which on PostgreSQL autocommits (`Database.writer_transaction`), the look-ups run on their
-    own and the writes begin a transaction of their own, in the same round trip as themselves.
-    With `commit`, the writes end the transaction: on PostgreSQL its COMMIT goes in the same
-    round trip as the last inserts (`bulk.pipeline`), so the caller must commit right after,
-    with nothing in between. A single-claim message thus costs two round trips: look-ups, and
-    BEGIN, inserts and COMMIT. On PostgreSQL, a batch of many claims is written while it is
-    assessed (`_store_streaming`).
+    The look-ups and the writes are one transaction whatever the session: on the intake
+    writer's connection, which on PostgreSQL autocommits (`Database.writer_transaction`), it
+    begins in the look-ups' round trip (`bulk.pipeline(begin=True)`), under the claimant's
+    readiness lock (`locks.hold_readiness`). With `commit`, the writes end the transaction:
+    on PostgreSQL its COMMIT goes in the same round trip as the last inserts
+    (`bulk.pipeline`), so the caller must commit right after, with nothing in between. A
+    single-claim message thus costs two round trips: BEGIN, lock and look-ups; inserts and
+    COMMIT (`store_new` makes it one). On PostgreSQL, a batch of many claims is written while
+    it is assessed (`_store_streaming`).
 
     On PostgreSQL, `remember` gets the readiness context read here, with its fingerprint,
     for `store_new`.
@@ -379,8 +381,12 @@ def store(
     )
     previous_queries = _look_ups(_PREVIOUS, batch, lambda p: [p.message_id])
     existing_queries = _look_ups(_EXISTING, batch, _references)
-    found = iter(
-        fetch_all(
+    # The transaction begins with the look-ups (in their round trip, on the writer's
+    # connection too), under the claimant's readiness lock: no change of on-boarding or
+    # pauses commits between the context read here and these claims' commit.
+    with pipeline(connection, begin=True):
+        hold_readiness(connection, claimant_id, exclusive=False)
+        looked_up = fetch_all(
             connection,
             [
                 *previous_queries,
@@ -389,7 +395,7 @@ def store(
                 *readiness.context_queries(claimant_id),
             ],
         )
-    )
+    found = iter(looked_up)
     previous = {
         (params["source"], row.message_id): row
         for _, params in previous_queries
@@ -486,13 +492,19 @@ def store_new(
         except (Conflict, InvalidRequest) as exc:
             raise NotNew(f"message {prepared.message_id} is refused whole") from exc
         decided.append((index, prepared, body))
-    unchanged = (
-        _CONTEXT_UNCHANGED,
-        {"claimant_id": claimant_id, "fingerprint": known.fingerprint},
-    )
+
+    def unchanged(connection: Connection) -> None:
+        # Under the readiness lock, so that a change being committed is waited for and seen.
+        hold_readiness(connection, claimant_id, exclusive=False)
+        guard(
+            connection,
+            _CONTEXT_UNCHANGED,
+            {"claimant_id": claimant_id, "fingerprint": known.fingerprint},
+        )
+
     try:
         return _store(
-            session, connection, decided, catalogue, known.context, commit=True, unchanged=unchanged
+            session, connection, decided, catalogue, known.context, commit=True, first=unchanged
         )
     except IntegrityError as exc:
         raise NotNew("a message or claim was stored before") from exc
@@ -508,12 +520,11 @@ def _store(
     context: readiness.Context,
     *,
     commit: bool,
-    unchanged: tuple[Query, dict[str, Any]] | None = None,
+    first: Callable[[Connection], None] | None = None,
 ) -> list[Outcome]:
     """Assess the decided messages' claims, then write everything (see `store`).
 
-    With `unchanged`, the writes hold only if that query is true when they are made (see
-    `store_new`).
+    `first` sends what must come before the writes, in their transaction (see `store_new`).
     """
     writes = _Writes()
     outcomes = []
@@ -522,7 +533,7 @@ def _store(
         outcome = _answer(prepared, body)
         writes.add(prepared, body, outcome.json())
         outcomes.append(outcome)
-    writes.execute(session, connection, commit=commit, unchanged=unchanged)
+    writes.execute(session, connection, commit=commit, first=first)
     return outcomes
 
 
@@ -1076,11 +1087,11 @@ class _Writes:
         connection: Connection,
         *,
         commit: bool,
-        unchanged: tuple[Query, dict[str, Any]] | None = None,
+        first: Callable[[Connection], None] | None = None,
     ) -> None:
         """Write everything gathered, in an order the foreign keys accept (see `store`).
 
-        With `unchanged` (PostgreSQL), a guard on that query goes first (see `store_new`).
+        `first` sends what must come before the writes, in their transaction.
         """
         if not self.messages:
             return
@@ -1109,8 +1120,8 @@ class _Writes:
             begin(connection)
             writing = contextlib.nullcontext()
         with writing:
-            if unchanged is not None:
-                guard(connection, *unchanged)
+            if first is not None:
+                first(connection)
             for table, rows in inserts:
                 table.execute(connection, rows)
         # Corrected claims are rows that exist already: their events and transfers do not

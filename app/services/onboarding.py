@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.db.locks import hold_readiness
 from app.db.tables import Onboarding, OnboardingChange, Pause
 from app.domain.catalogue import Catalogue
 from app.domain.claim import CanonicalClaim
@@ -116,6 +117,8 @@ def set_state(
     _area(catalogue, area)
     if fordringstype and ((kind := catalogue.get(fordringstype)) is None or kind.area != area):
         raise InvalidRequest(f"fordringstype {fordringstype} is not in business area {area}")
+    # Before anything is read: claims decided meanwhile are then in the re-assessment.
+    hold_readiness(session.connection(), claimant_id, exclusive=True)
     row = session.scalars(
         select(Onboarding).where(
             Onboarding.claimant_id == claimant_id,
@@ -287,6 +290,7 @@ def pause(
         raise InvalidRequest(f"fordringstype {fordringstype} is not in the catalogue")
     if not reason.strip() or not holder.strip():
         raise InvalidRequest("a pause needs a holder and a reason")
+    hold_readiness(session.connection(), claimant_id, exclusive=True)
     row = Pause(
         id=new_id(),
         claimant_id=claimant_id,
@@ -328,6 +332,7 @@ def resume(
     Raises:
         NotFound: no active pause with that id.
     """
+    hold_readiness(session.connection(), claimant_id, exclusive=True)
     row = session.get(Pause, pause_id)
     if row is None or row.claimant_id != claimant_id or row.lifted_at is not None:
         raise NotFound(f"no active pause {pause_id}")

@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from app.db.bulk import Query, fetch_all
+from app.db.locks import hold_readiness
 from app.db.tables import Claim, ClaimEvent, Onboarding, Pause, Transfer
 from app.domain.catalogue import Catalogue
 from app.domain.claim import CanonicalClaim
@@ -267,6 +268,9 @@ def sweep(
     session: Session, *, catalogue: Catalogue, claimant_id: str, today: dt.date, now: dt.datetime
 ) -> dict[str, int]:
     """Assess every held claim whose awaited date has come."""
+    # Before the claims are read, so that no change of on-boarding or pauses commits
+    # between them and their new verdicts (see `locks`).
+    hold_readiness(session.connection(), claimant_id, exclusive=False)
     due = session.scalars(
         select(Claim)
         .where(
