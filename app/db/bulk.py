@@ -233,7 +233,7 @@ class GuardFailed(Exception):
     """A `guard`'s condition did not hold: its transaction's writes and COMMIT were skipped."""
 
 
-def guard(connection: Connection, query: Query, params: Mapping[str, Any]) -> None:
+def guard(connection: Connection, query: Query, params: Mapping[str, Any], *, meaning: str) -> None:
     """PostgreSQL: hold the transaction's writes to a condition checked by the server.
 
     `query` selects one boolean. In a `pipeline` block, the block then raises `GuardFailed`
@@ -241,13 +241,18 @@ def guard(connection: Connection, query: Query, params: Mapping[str, Any]) -> No
     after it (the block's COMMIT too) is skipped, so the caller rolls back. A block can so
     commit writes that were decided on an earlier reading, in one round trip, if that
     reading still holds. Outside a block it is checked at once.
+
+    `meaning` says in PostgreSQL's log what a failure means: the failure is logged there
+    as a division by zero, with the statement, which starts with it as a comment.
     """
+    if "*/" in meaning:
+        raise ValueError("a guard's meaning cannot end a comment")
     if connection.dialect.name != "postgresql":
         raise RuntimeError("guard is for PostgreSQL")
     plan = _compiled(connection.dialect, query)
     # A failing statement stops the pipeline: a division by zero when the condition does
     # not hold (with the zero not a constant, or PostgreSQL would divide while planning).
-    statement = f"SELECT 1 / (CASE WHEN ({plan.sql}) THEN 1 ELSE 0 END)".encode()
+    statement = f"/* {meaning} */ SELECT 1 / (CASE WHEN ({plan.sql}) THEN 1 ELSE 0 END)".encode()
     values = cast(tuple[Any, ...], plan.parameters(params))
     wire = _active_wire(connection)
     if wire is not None:

@@ -500,6 +500,10 @@ def store_new(
             connection,
             _CONTEXT_UNCHANGED,
             {"claimant_id": claimant_id, "fingerprint": known.fingerprint},
+            meaning=(
+                "kravbro: on-boarding or pauses changed since intake read them; "
+                "the messages are stored again, with look-ups (not an error)"
+            ),
         )
 
     try:
