@@ -372,9 +372,10 @@ def store(
     for `store_new`.
     """
     connection = session.connection()
-    # Everything intake reads, in one go (one round trip on PostgreSQL). The fingerprint
-    # before the context's rows: should they change in between, it is the older of the two,
-    # and `store_new`'s check then fails rather than holds for rows it does not describe.
+    # Everything intake reads, in one go (one round trip on PostgreSQL). Under the readiness
+    # lock the context cannot change meanwhile; the fingerprint is read first all the same,
+    # so that were it to, the fingerprint would be the older of the two, and `store_new`'s
+    # check would fail rather than hold for rows it does not describe.
     fingerprinting = remember is not None and connection.dialect.name == "postgresql"
     fingerprint_queries = (
         [(_CONTEXT_FINGERPRINT, {"claimant_id": claimant_id})] if fingerprinting else []
