@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
 
 from adapters.ky import samples as ky_samples
 from app.db import migrate
@@ -387,18 +388,7 @@ def test_big_messages_written_while_assessed_are_stored_as_written_after(
     with one area on-boarded so that some claims are queued for PSRM with a transfer.
     """
     with database.transaction() as session:
-        onboarding.set_state(
-            session,
-            claimant_id=CLAIMANT,
-            area="socialret",
-            state=OnboardingState.ONBOARDED,
-            from_date=None,
-            note="test",
-            actor="test",
-            catalogue=catalogue,
-            today=NOW.date(),
-            now=NOW,
-        )
+        onboard_socialret(session, catalogue)
     messages = [varied_message("BIG-ONE-ABC"), ky("BIG-TWO-ABC", claims=70)]
     found = {}
     for streamed in (True, False):
@@ -595,22 +585,36 @@ def holds_of(result: intake.Outcome | Exception) -> list[str]:
     return [hold for claim in result.body["claims"] for hold in claim["holds"]]
 
 
-def onboard_socialret(database: Database, catalogue: Catalogue) -> None:
-    """On-board KY's area on a connection of its own: the writer learns of it as of another
-    process's change."""
-    with database.transaction() as session:
-        onboarding.set_state(
-            session,
-            claimant_id=CLAIMANT,
-            area="socialret",
-            state=OnboardingState.ONBOARDED,
-            from_date=None,
-            note="test",
-            actor="test",
-            catalogue=catalogue,
-            today=NOW.date(),
-            now=NOW,
-        )
+def onboard_socialret(session: Session, catalogue: Catalogue) -> None:
+    """On-board KY's area (in the caller's transaction: to the writer, another's change)."""
+    onboarding.set_state(
+        session,
+        claimant_id=CLAIMANT,
+        area="socialret",
+        state=OnboardingState.ONBOARDED,
+        from_date=None,
+        note="test",
+        actor="test",
+        catalogue=catalogue,
+        today=NOW.date(),
+        now=NOW,
+    )
+
+
+def pause_socialret(session: Session, catalogue: Catalogue) -> None:
+    """Pause KY's area (in the caller's transaction)."""
+    onboarding.pause(
+        session,
+        claimant_id=CLAIMANT,
+        area="socialret",
+        fordringstype=None,
+        holder="test",
+        reason="year-end closing",
+        actor="test",
+        catalogue=catalogue,
+        today=NOW.date(),
+        now=NOW,
+    )
 
 
 def test_on_boarding_changed_elsewhere_decides_the_very_next_message(
@@ -619,7 +623,8 @@ def test_on_boarding_changed_elsewhere_decides_the_very_next_message(
     # On PostgreSQL the writer stores a message believed new on the context its last
     # look-ups read; a change since then must still be seen by the next message.
     before = store_one(writer, catalogue, ky("W-BEFORE-ABC"))
-    onboard_socialret(database, catalogue)
+    with database.transaction() as session:
+        onboard_socialret(session, catalogue)
     after = store_one(writer, catalogue, ky("W-AFTER-ABC"))
 
     assert "area_not_onboarded" in holds_of(before)
@@ -629,21 +634,11 @@ def test_on_boarding_changed_elsewhere_decides_the_very_next_message(
 def test_a_pause_placed_elsewhere_holds_the_very_next_message(
     database: Database, writer: IntakeWriter, catalogue: Catalogue
 ) -> None:
-    onboard_socialret(database, catalogue)
+    with database.transaction() as session:
+        onboard_socialret(session, catalogue)
     before = store_one(writer, catalogue, ky("W-UNPAUSED-ABC"))
     with database.transaction() as session:
-        onboarding.pause(
-            session,
-            claimant_id=CLAIMANT,
-            area="socialret",
-            fordringstype=None,
-            holder="test",
-            reason="year-end closing",
-            actor="test",
-            catalogue=catalogue,
-            today=NOW.date(),
-            now=NOW,
-        )
+        pause_socialret(session, catalogue)
     after = store_one(writer, catalogue, ky("W-PAUSED-ABC"))
 
     assert "paused" not in holds_of(before)

@@ -18,19 +18,22 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from app.db import migrate
 from app.db.session import Database
 from app.db.tables import Claim
 from app.domain import catalogue as catalogue_module
 from app.domain.catalogue import Catalogue
-from app.domain.readiness import OnboardingState
-from app.services import onboarding
 from app.services.intake_writer import IntakeWriter
 from app.settings import ROOT
 from tests.conftest import create_postgres_database, drop_postgres_database
-from tests.integration.test_intake_writer import CLAIMANT, NOW, ky, prepare
+from tests.integration.test_intake_writer import (
+    CLAIMANT,
+    ky,
+    onboard_socialret,
+    pause_socialret,
+    prepare,
+)
 
 
 @pytest.fixture
@@ -64,21 +67,6 @@ def wait_until_one_waits_for_the_lock(database: Database) -> None:
     pytest.fail("nothing came to wait for the change being made")
 
 
-def onboard(session: Session, catalogue: Catalogue) -> None:
-    onboarding.set_state(
-        session,
-        claimant_id=CLAIMANT,
-        area="socialret",
-        state=OnboardingState.ONBOARDED,
-        from_date=None,
-        note="test",
-        actor="test",
-        catalogue=catalogue,
-        today=NOW.date(),
-        now=NOW,
-    )
-
-
 def held_for(database: Database, reason: str) -> int:
     with database.sessions() as session:
         return sum(reason in holds for holds in session.scalars(select(Claim.holds)))
@@ -94,7 +82,7 @@ def test_a_message_stored_while_on_boarding_changes_is_decided_on_the_change(
             # The writer then knows the context and stores the next message without look-ups.
             writer.submit(prepare(catalogue, *ky("L-EARLIER-ABC"))).result(timeout=60)
         with database.transaction() as session:
-            onboard(session, catalogue)
+            onboard_socialret(session, catalogue)
             during = writer.submit(prepare(catalogue, *ky("L-DURING-ABC")))
             wait_until_one_waits_for_the_lock(database)
         outcome = during.result(timeout=60)
@@ -121,24 +109,13 @@ def test_two_changes_at_once_leave_the_claims_as_both_say(
     def pause_the_area() -> None:
         try:
             with database.transaction() as session:
-                onboarding.pause(
-                    session,
-                    claimant_id=CLAIMANT,
-                    area="socialret",
-                    fordringstype=None,
-                    holder="test",
-                    reason="year-end closing",
-                    actor="test",
-                    catalogue=catalogue,
-                    today=NOW.date(),
-                    now=NOW,
-                )
+                pause_socialret(session, catalogue)
         except BaseException as exc:  # reported by the test's thread
             failures.append(exc)
 
     pausing = threading.Thread(target=pause_the_area)
     with database.transaction() as session:
-        onboard(session, catalogue)
+        onboard_socialret(session, catalogue)
         pausing.start()
         wait_until_one_waits_for_the_lock(database)
     pausing.join(timeout=60)
