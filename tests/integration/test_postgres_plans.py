@@ -5,8 +5,9 @@ generic plan for it as long as the connection lives. Intake's look-up of up to 5
 references, planned that way while `claim` was empty, scanned every claim of the source and
 compared each with all 500 parameters: 450 ms once the table held 20,000 claims. kravbro's
 connections never prepare a query on the server, so there is no plan to keep. Only intake's
-own inserts are prepared (`bulk._Wire`), whose plan does not depend on any table's size, and
-not even those where the settings say so (a pooler that does not keep prepared statements).
+own inserts and its guard are prepared (`bulk._Wire`), whose plans do not depend on any
+table's size, and not even those where the settings say so (a pooler that does not keep
+prepared statements).
 PostgreSQL only: SQLite has no plan cache of this kind.
 """
 
@@ -18,7 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, create_engine, text
+from sqlalchemy import Boolean, bindparam, create_engine, text
 from sqlalchemy.pool import NullPool
 
 from app.db import bulk, migrate
@@ -121,3 +122,47 @@ def test_with_prepared_writes_off_nothing_is_prepared(database: Database) -> Non
         assert _store_and_look_up(unprepared, 8) == []
     finally:
         unprepared.dispose()
+
+
+HOLDS = text("SELECT CAST(:holds AS boolean) AS holds").columns(holds=Boolean)
+
+
+def _guarded_write(database: Database, holds: bool) -> None:
+    """One round trip as `intake.store_new` makes it: a guard, then an insert and COMMIT."""
+    with database.writer_transaction() as session:
+        connection = session.connection()
+        with bulk.pipeline(connection, begin=True, commit=True):
+            bulk.guard(connection, HOLDS, {"holds": holds}, meaning="test guard")
+            MESSAGES.execute(connection, [_message_row()])
+
+
+def _messages(database: Database) -> int:
+    with database.sessions() as session:
+        return session.execute(text("SELECT count(*) FROM source_message")).scalar_one()
+
+
+def test_a_guard_is_prepared_and_fails_as_a_guard_from_its_first_round_trip(
+    database: Database,
+) -> None:
+    # A connection of its own, so that the guard's first run prepares it in the same round
+    # trip: its failure must still be told apart from any other (`GuardFailed`).
+    own = Database(database.url, pool_size=1)
+    before = _messages(database)
+    try:
+        with pytest.raises(bulk.GuardFailed):
+            _guarded_write(own, holds=False)
+        _guarded_write(own, holds=True)
+        with pytest.raises(bulk.GuardFailed):
+            _guarded_write(own, holds=False)
+        with own.writer_transaction() as session:
+            prepared = session.connection().exec_driver_sql(
+                "SELECT statement FROM pg_prepared_statements"
+            )
+            statements = sorted(row[0] for row in prepared)
+    finally:
+        own.dispose()
+
+    assert _messages(database) == before + 1  # only the write whose guard held
+    assert len(statements) == 2
+    assert statements[0].startswith("/* test guard */ SELECT 1 / (CASE WHEN")
+    assert statements[1].startswith("INSERT INTO source_message")
