@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     demo: bool = Field(
         default=False, description="accept the documented demo keys (never in production)"
     )
-    claimant_id: str = Field(default="1234", pattern=r"^\d{4}$", description="fordringshaver-ID")
+    claimant_id: str = Field(default="1234", pattern=r"^[0-9]{4}$", description="fordringshaver-ID")
     claimant_se: str = Field(default="29189846", description="the municipality's SE number")
     max_body_bytes: int = 10 * 1024 * 1024
     contracts_dir: Path = ROOT / "contracts"

@@ -36,8 +36,9 @@ MAX_INTEREST_CLAIMS = 20
 DEFAULT_INTEREST_TYPE = "REOPKOM"
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_AMOUNT = re.compile(r"\d{1,8}(\.\d{1,2})?")
-_CPR = re.compile(r"\d{6}-?\d{4}")
+# The digits 0-9, as the contract's JSON Schema means `\d`; Python's `\d` takes any script's.
+_AMOUNT = re.compile(r"[0-9]{1,8}(\.[0-9]{1,2})?")
+_CPR = re.compile(r"[0-9]{6}-?[0-9]{4}")
 _REFERENCE = re.compile(r"[A-Za-z0-9ÆØÅæøå._:/\-]+")
 _AMOUNT_TEXT = 'an amount sent as text must be digits with at most two decimals, e.g. "1234.50"'
 # Dates already seen written as YYYY-MM-DD: a message repeats the same few hundred dates, and

@@ -11,7 +11,7 @@ import datetime as dt
 import json
 import re
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from adapters.base import MessageContractError, MessageParseError, not_personal
@@ -29,8 +29,10 @@ NUMBER_EXPECTED = "must be a number or a string of digits"
 ENVELOPE_KEYS = frozenset({"messageId", "sentAt", "claimantId", "claims", "claim"})
 
 _MESSAGE_ID = re.compile(r"[A-Za-z0-9._:\-]{1,64}")
-_CLAIMANT_ID = re.compile(r"\d{4}")
-_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})")
+_CLAIMANT_ID = re.compile(r"[0-9]{4}")
+_DATE_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})"
+)
 _LONE_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 # Every byte but the quote, the brackets and the colon, to be deleted: what is left is the
 # nesting and the members. Brackets become braces: in well-formed JSON an opening next to a
@@ -41,6 +43,9 @@ _STRING = re.compile(rb'"[^"]*"')
 _UTF8_BOM = b"\xef\xbb\xbf"
 # A JSON string (escapes included), or what else a refusal looks for outside strings.
 _STRING_OR_CONSTANT = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|(-?Infinity|NaN)', re.DOTALL)
+_STRING_OR_NUMBER = re.compile(
+    r'"[^"\\]*(?:\\.[^"\\]*)*"|(-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)', re.DOTALL
+)
 _STRING_OR_BRACKET = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|([\[{])|[\]}]', re.DOTALL)
 
 
@@ -91,6 +96,22 @@ class _ConstantError(ValueError):
 
 def _no_constant(name: str) -> Any:
     raise _ConstantError(name)
+
+
+class _NumberError(ValueError):
+    pass
+
+
+def _number(token: str) -> Decimal:
+    """Read a JSON number exactly, however many digits; `_NumberError` if no Decimal can hold it.
+
+    A Decimal's exponent ends at ±999,999,999,999,999,999: `1e99999999999999999999` is
+    well-formed JSON that cannot be read as a number at all (nor as any amount).
+    """
+    try:
+        return Decimal(token)
+    except InvalidOperation as exc:
+        raise _NumberError(token) from exc
 
 
 def must_not_be_empty(member: str, *, required: bool) -> str:
@@ -236,12 +257,13 @@ def _read_counting(text: str) -> tuple[Any, int]:
     try:
         data = json.loads(
             text,
-            parse_float=Decimal,
-            parse_int=Decimal,
+            parse_float=_number,
+            parse_int=_number,
             parse_constant=_no_constant,
             object_hook=counted,
         )
-    except (ValueError, RecursionError):  # JSONDecodeError and _ConstantError are ValueErrors
+    # JSONDecodeError, _ConstantError and _NumberError are ValueErrors.
+    except (ValueError, RecursionError):
         return None, -1
     return data, members
 
@@ -256,8 +278,8 @@ def _read_strictly(text: str) -> Any:
     try:
         return json.loads(
             text,
-            parse_float=Decimal,
-            parse_int=Decimal,  # an int would refuse more than 4300 digits; a Decimal reads all
+            parse_float=_number,
+            parse_int=_number,  # an int would refuse more than 4300 digits; a Decimal reads all
             parse_constant=_no_constant,
             object_pairs_hook=_unique_keys,
         )
@@ -300,6 +322,19 @@ def _read_strictly(text: str) -> Any:
                 )
             ],
         ) from exc
+    except _NumberError as exc:
+        raise MessageParseError(
+            "the message holds a number that cannot be read",
+            [
+                Problem(
+                    code="json.malformed",
+                    message=(
+                        "a number whose exponent is beyond ±999999999999999999 cannot be read"
+                    ),
+                    source_path=_number_at(text, str(exc)),
+                )
+            ],
+        ) from exc
     except RecursionError as exc:  # far deeper than MAX_DEPTH
         raise _too_deep(text) from exc
 
@@ -328,6 +363,14 @@ def _constant_at(text: str) -> str:
     """
     for match in _STRING_OR_CONSTANT.finditer(text):
         if match.group(1) is not None:
+            return _line_column(text, match.start())
+    return "/"
+
+
+def _number_at(text: str, token: str) -> str:
+    """Return the line and column of the first number spelt `token` outside a string."""
+    for match in _STRING_OR_NUMBER.finditer(text):
+        if match.group(1) == token:
             return _line_column(text, match.start())
     return "/"
 

@@ -62,7 +62,7 @@ MAX_PRINCIPAL = Decimal("99999999.99")  # 8 integer digits and 2 decimals, as PS
 DESCRIPTION_MAX = 100
 CLAIMANT_REFERENCE_MAX = 36
 TYPE_CODE = re.compile(r"[A-ZÆØÅ0-9]{7}")
-_CLAIMANT_ID = re.compile(r"\d{4}")
+_CLAIMANT_ID = re.compile(r"[0-9]{4}")
 _REFERENCE = re.compile(r"[A-Za-z0-9ÆØÅæøå._:/\-]+")
 _CENT = Decimal("0.01")
 # What nearly every amount looks like: checked by one match instead of the steps below.
@@ -72,6 +72,9 @@ _PLAIN_AMOUNT = re.compile(r"[0-9]{1,8}(?:\.[0-9]{1,2})?")
 def _money(value: Any) -> Decimal:
     if type(value) is str and _PLAIN_AMOUNT.fullmatch(value):
         return Decimal(value).quantize(_CENT)
+    if isinstance(value, str) and not value.isascii():
+        # `Decimal` reads every script's digits ("١٠٠" is 100); a sender's amount is 0-9.
+        raise PydanticCustomError("amount.invalid", "not a decimal amount (digits 0-9)")
     if isinstance(value, bool):
         raise PydanticCustomError(
             "amount.not_decimal", "amounts must be decimal numbers, not true or false"
@@ -150,6 +153,15 @@ def _xml_safe(value: Any) -> Any:
 
 
 Money = Annotated[Decimal, BeforeValidator(_money)]
+
+
+def _ascii_number(value: Any) -> Any:
+    """Refuse a number written in another script's digits, which `Decimal` would read."""
+    if isinstance(value, str) and not value.isascii():
+        raise PydanticCustomError("field.invalid", "not a decimal number (digits 0-9)")
+    return value
+
+
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
 Text = Annotated[str, Field(min_length=1)]
 
@@ -202,7 +214,10 @@ class InterestChoice(BaseModel):
 
     rule: Literal["001", "002"]
     rate_code: Literal["03", "04", "07", "10", "20", "98", "99"]
-    extra_rate: Annotated[Decimal | None, Field(ge=0, le=100, decimal_places=4)] = None
+    extra_rate: (
+        Annotated[Decimal, Field(ge=0, le=100, decimal_places=4), BeforeValidator(_ascii_number)]
+        | None
+    ) = None
 
 
 class DocumentReference(BaseModel):
@@ -560,8 +575,7 @@ _TEXTS = (
     ("description", DESCRIPTION_MAX),
     ("legal_basis", 200),
 )
-# Stricter than the model's patterns where those differ: its `\d` takes any Unicode digit
-# (the plain path leaves such an id to the model), and its reference length is a field limit.
+# Stricter than the model's pattern where it differs: its reference length is a field limit.
 _PLAIN_CLAIMANT_REFERENCE = re.compile(r"[A-Za-z0-9ÆØÅæøå._:/\-]{1,36}")
 _PLAIN_CLAIMANT_ID = re.compile(r"[0-9]{4}")
 _set = object.__setattr__

@@ -26,7 +26,9 @@ class IdentifierKind(StrEnum):
     AKR = "AKR"
 
 
-_DIGITS = re.compile(r"\d+")
+# The digits 0-9 only: Python's `\d` also takes every other script's digits (Arabic-Indic,
+# full-width, ...), which `int` reads as numbers and PSRM would not.
+_DIGITS = re.compile(r"[0-9]+")
 _CPR_LIKE = re.compile(r"(?<!\d)(\d{6})-?(\d{4})(?!\d)")
 _SIX_DIGITS = re.compile(r"\d{6}")
 # CPR-shaped, without the look-arounds: what every match of `_CPR_LIKE` holds.
@@ -41,7 +43,7 @@ def normalise(value: str) -> str:
 def identifier_problem(kind: IdentifierKind, value: str) -> str | None:
     """Return why `value` is not a valid identifier of `kind`, or None when it is."""
     if not _DIGITS.fullmatch(value):
-        return "must contain digits only"
+        return "must contain the digits 0-9 only"
     if kind is IdentifierKind.CPR:
         if len(value) != 10:
             return "a CPR number has 10 digits"
@@ -49,8 +51,11 @@ def identifier_problem(kind: IdentifierKind, value: str) -> str | None:
             return "the first six digits are not a valid date (DDMMYY)"
         return None
     if kind in (IdentifierKind.CVR, IdentifierKind.SE):
+        article = "an" if kind is IdentifierKind.SE else "a"
         if len(value) != 8:
-            return f"a {kind.value} number has 8 digits"
+            return f"{article} {kind.value} number has 8 digits"
+        if value.startswith("0"):
+            return f"{article} {kind.value} number does not begin with 0"
         return None if _passes_modulus_11(value) else "fails the modulus-11 check"
     if len(value) != 11:
         return "an AKR number has 11 digits"

@@ -39,9 +39,13 @@ CLOSED = {"invalid", "rejected", "withdrawn", "recalled"}
 IN_FLIGHT = (transfer.QUEUED, transfer.IN_DELIVERY, transfer.SENT, transfer.HEARING)
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def _parse(raw: bytes) -> tuple[str, list[Any]]:
     try:
-        body = json.loads(raw.decode("utf-8"), parse_float=Decimal)
+        body = json.loads(raw.decode("utf-8"), parse_float=Decimal, parse_constant=_no_constant)
     except UnicodeDecodeError as exc:
         raise InvalidRequest(
             "the body is not UTF-8",
@@ -64,7 +68,19 @@ def _parse(raw: bytes) -> tuple[str, list[Any]]:
                 )
             ],
         ) from exc
-    except ValueError as exc:  # a number too long to read
+    except (ArithmeticError, RecursionError) as exc:
+        # A number no Decimal can hold (`1e99999999999999999999`), or nesting deeper than
+        # Python's stack: well-formed, but not readable.
+        reason = (
+            "a number whose exponent is beyond ±999999999999999999 cannot be read"
+            if isinstance(exc, ArithmeticError)
+            else "arrays and objects nest too deep to read"
+        )
+        raise InvalidRequest(
+            "the body cannot be read",
+            problems=[Problem(code="json.malformed", message=reason, source_path="/")],
+        ) from exc
+    except ValueError as exc:  # a number too long to read, NaN or Infinity
         raise InvalidRequest(
             "the body is not well-formed JSON",
             problems=[

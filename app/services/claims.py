@@ -46,7 +46,7 @@ STATES = (
 )
 
 _KINDS = frozenset(kind.value for kind in IdentifierKind)
-_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # Parsed as FastAPI parsed the parameter before dates were taken, so date-times keep their meaning.
 _INSTANT: TypeAdapter[dt.datetime] = TypeAdapter(dt.datetime)
 

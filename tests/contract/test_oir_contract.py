@@ -55,3 +55,22 @@ def test_readme_documents_every_element_of_the_schema() -> None:
     readme = (CONTRACTS / "oir" / "README.md").read_text(encoding="utf-8")
 
     assert sorted(name for name in names if name not in readme) == []
+
+
+ARABIC_INDIC = str.maketrans("0123456789", "".join(chr(0x0660 + d) for d in range(10)))
+
+
+@pytest.mark.parametrize("element", ["CPRNummer", "CVRNummer", "FraDato"])
+def test_the_schema_takes_the_digits_0_to_9_only(element: str) -> None:
+    # In XML Schema `\d` is any script's digit: the schema said so for numbers and dates,
+    # and an example's CPR number written in Arabic-Indic digits was valid.
+    example = next(e for e in EXAMPLES if f"<{element}>".encode() in e.read_bytes())
+    xsd = _xml.schema(SCHEMA)
+    body = _body(example)
+    target = next(node for node in body.iter() if etree.QName(node).localname == element)
+    assert xsd.validate(body)
+
+    target.text = (target.text or "").translate(ARABIC_INDIC)
+
+    assert not xsd.validate(body)
+    assert element in xsd.error_log[0].message

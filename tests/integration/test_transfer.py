@@ -416,8 +416,20 @@ class TestAdjustments:
             (b'{"messageId": "A3",\n "adjustments": [}]}', "json.malformed", "line 2, column 18"),
             (b'{"messageId": "\xff"}', "json.encoding", "byte 15"),
             (b'["A3"]', "message.not_object", "/"),
+            # Each of these was a 500.
+            (b'{"messageId": "A3", "x": 1.5e99999999999999999999}', "json.malformed", "/"),
+            (b'{"messageId": "A3", "x": NaN}', "json.malformed", "/"),
+            (b"[" * 100_000 + b"]" * 100_000, "json.malformed", "/"),
         ],
-        ids=["cut-short", "bad-bracket", "not-utf8", "not-an-object"],
+        ids=[
+            "cut-short",
+            "bad-bracket",
+            "not-utf8",
+            "not-an-object",
+            "huge-exponent",
+            "nan",
+            "too-deep",
+        ],
     )
     def test_an_unreadable_adjustment_message_says_where(
         self, scenario: Scenario, body: bytes, code: str, place: str

@@ -294,6 +294,65 @@ def test_nesting_too_deep_points_at_the_bracket_past_the_limit(raw: bytes, place
     assert (problem.code, problem.source_path) == ("json.too_deep", place)
 
 
+@pytest.mark.parametrize(
+    ("raw", "place"),
+    [
+        (b'{"claims": [{"principal": 1e99999999999999999999}]}', "line 1, column 27"),
+        (b'{"x": "1e-99999999999999999999",\n "y": 1e-99999999999999999999}', "line 2, column 7"),
+        (b'{"x": [0, 0e99999999999999999999]}', "line 1, column 11"),
+    ],
+    ids=["huge exponent", "tiny exponent, after the same in a string", "zero so written"],
+)
+def test_a_number_no_decimal_can_hold_is_refused_where_it_stands(raw: bytes, place: str) -> None:
+    # Well-formed JSON, but beyond a Decimal's exponent: it was a 500.
+    error = refusal(raw)
+
+    assert isinstance(error, MessageParseError)
+    assert [(p.code, p.source_path) for p in error.problems] == [("json.malformed", place)]
+    assert "cannot be read" in error.problems[0].message
+
+
+def test_a_number_with_a_large_but_readable_exponent_is_an_amount_too_large() -> None:
+    raw = encode(a_message(a_claim(principal="@big@"))).replace(b'"@big@"', b"1e999999999")
+    [(claim, problems)] = [admit(c, catalogue()) for c in candidates_of(raw)]
+
+    assert claim is None
+    assert "amount.too_large" in {p.code for p in problems}
+
+
+# Python's `\d`, `int` and `Decimal` read every script's digits; the contract's JSON Schema
+# means 0-9. Each of these was accepted (an outside probe): the Arabic-Indic CPR number went on
+# to PSRM, and the full-width claimant id left its claim held for good.
+ARABIC_CPR = "".join(chr(0x0660 + int(d)) for d in CITIZEN_CPR)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "code"),
+    [
+        ({"citizen": {"cpr": ARABIC_CPR, "name": "Mette Kristensen"}}, "liabilities", None),
+        ({"amount": "١٠٠.٥٠"}, "amount", "amount.invalid"),
+        ({"principal": "１８６４２.００"}, "principal", "amount.invalid"),
+        (
+            {"interestChoice": {"rule": "002", "rateCode": "99", "extraRate": "٥"}},
+            "interest.extra_rate",
+            "field.invalid",
+        ),
+    ],
+    ids=["cpr", "amount", "principal", "extra-rate"],
+)
+def test_digits_of_other_scripts_are_refused(
+    changes: dict[str, Any], field: str, code: str | None
+) -> None:
+    [(claim, problems)] = admitted(a_message(a_claim(**changes)))
+
+    assert claim is None
+    found = [p for p in problems if (p.field or "").startswith(field)]
+    assert found, problems
+    if code is not None:
+        assert {p.code for p in found} == {code}
+    assert all(ARABIC_CPR not in (p.message + str(p.value)) for p in problems)
+
+
 PYTHON_INTERNALS = re.compile(r"recursion|sys\.|int_max_str_digits|Exceeds the limit|Traceback")
 
 
@@ -413,6 +472,9 @@ def test_json_that_is_not_an_object_breaks_the_contract(top: Any) -> None:
         ({"sentAt": 1772435704}, "field.wrong_type", "/sentAt"),
         ({"sentAt": ""}, "field.empty", "/sentAt"),
         ({"claimantId": "123"}, "claimant_id.invalid", "/claimantId"),
+        ({"claimantId": "１２３４"}, "claimant_id.invalid", "/claimantId"),  # full-width digits
+        ({"claimantId": "١٢٣٤"}, "claimant_id.invalid", "/claimantId"),  # Arabic-Indic digits
+        ({"sentAt": "٢٠٢٦-03-02T08:15:04Z"}, "date_time.invalid", "/sentAt"),
         ({"claimantId": 1234}, "field.wrong_type", "/claimantId"),
         ({"claimantId": ""}, "field.empty", "/claimantId"),
         ({"sender": "KY"}, "field.unknown", "/sender"),
