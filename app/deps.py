@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
+from starlette.requests import ClientDisconnect
 
 from adapters.psrm.portal import HearingPortal
 from app.auth import KeyRing, Principal
 from app.clock import Clock
 from app.db.session import Database
 from app.domain.catalogue import Catalogue
-from app.errors import PayloadTooLarge
+from app.errors import BodyIncomplete, PayloadTooLarge
 from app.services.intake_writer import IntakeWriter
 from app.services.transfer import TransferConfig
 from app.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -58,6 +62,7 @@ async def read_body(request: Request, runtime: RuntimeDep) -> bytes:
 
     Raises:
         PayloadTooLarge: the declared or actual size is above `max_body_bytes`.
+        BodyIncomplete: the caller closed the connection before the body's end.
     """
     limit = runtime.settings.max_body_bytes
     declared = request.headers.get("content-length")
@@ -66,11 +71,23 @@ async def read_body(request: Request, runtime: RuntimeDep) -> bytes:
         raise too_large
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            chunks.append(chunk)
+    except ClientDisconnect as exc:
+        log.info(
+            "%s %s: the caller went after %d bytes of its body",
+            request.method,
+            request.url.path,
+            size,
+        )
+        raise BodyIncomplete(
+            f"the connection closed after {size} bytes, before the end of the body; "
+            "nothing was done"
+        ) from exc
     return b"".join(chunks)
 
 

@@ -8,6 +8,7 @@ Exception tree::
     ├── NotFound                   404
     ├── Conflict                   409 same id, different content
     ├── PayloadTooLarge            413
+    ├── BodyIncomplete             400 the caller went before its body was sent
     ├── UnsupportedMediaType       415
     └── InvalidRequest             400/422 with a list of problems
 
@@ -75,6 +76,17 @@ class Conflict(AppError):
 class PayloadTooLarge(AppError):
     status_code = 413
     code = "message.too_large"
+
+
+class BodyIncomplete(AppError):
+    """The caller closed the connection before the whole body arrived: nothing was done.
+
+    Not an incident (no traceback, no incident id): the answer goes nowhere, and a sender
+    whose connection broke sends the message again.
+    """
+
+    status_code = 400
+    code = "message.incomplete"
 
 
 class UnsupportedMediaType(AppError):

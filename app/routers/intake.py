@@ -13,7 +13,7 @@ from adapters import registry
 from app.deps import BodyDep, PrincipalDep, Runtime, RuntimeDep, read_body
 from app.domain.claim import SourceSystem
 from app.encoding import dumps
-from app.errors import Forbidden, NotFound
+from app.errors import Forbidden, NotFound, UnsupportedMediaType
 from app.services import adjustments, intake
 
 router = APIRouter(prefix="/v1/intake", tags=["intake"])
@@ -70,6 +70,21 @@ _MESSAGE_DOC: dict[str, Any] = {
 }
 
 
+def _refuse_other_charsets(parameters: str) -> None:
+    """JSON is UTF-8 (RFC 8259): a body labelled otherwise would be read as what it is not."""
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() != "charset":
+            continue
+        charset = value.strip().strip('"').lower()
+        if charset not in ("utf-8", "utf8"):
+            raise UnsupportedMediaType(
+                # The value is not shown: it is the sender's text, and could be anything.
+                "JSON messages are UTF-8; a body labelled with another charset is not taken",
+                extra={"accepted_media_types": ["application/json; charset=utf-8"]},
+            )
+
+
 @router.post("/{source}", status_code=202, responses=_RESPONSES, openapi_extra=_MESSAGE_DOC)
 async def post_message(source: str, request: Request) -> Response:
     """Store a message, map and validate its claims, and answer with a result per claim."""
@@ -78,12 +93,16 @@ async def post_message(source: str, request: Request) -> Response:
     system = _source(source)
     if not principal.may_post_to(system.value):
         raise Forbidden(f"this key may not post to the {system.value} intake")
+    media_type, _, parameters = (request.headers.get("content-type") or "").partition(";")
+    media_type = media_type.strip().lower()
+    if media_type.endswith("json"):
+        _refuse_other_charsets(parameters)
     body = await read_body(request, runtime)
     prepare = partial(
         intake.prepare,
         source=system,
         raw=body,
-        media_type=(request.headers.get("content-type") or "").split(";")[0].strip().lower(),
+        media_type=media_type,
         principal=principal.name,
         catalogue=runtime.catalogue,
         claimant_id=runtime.settings.claimant_id,

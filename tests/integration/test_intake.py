@@ -6,12 +6,17 @@ published examples, so these tests exercise the real parse → map → validate 
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import re
 from typing import Any
 
+import anyio
 import pytest
 from fastapi.testclient import TestClient
 
+from adapters.ky import samples as ky_samples
 from adapters.oir import samples
 from tests.builders import auth
 from tests.golden import CONTRACTS
@@ -218,6 +223,30 @@ class TestRefusedMessages:
         assert response.status_code == 415
         assert "application/xml" in response.json()["error"]["accepted_media_types"]
 
+    @pytest.mark.parametrize(
+        ("content_type", "status"),
+        [
+            ("application/json; charset=iso-8859-1", 415),
+            ('application/json; charset="latin1"', 415),
+            ("application/json;charset=UTF-8", 202),
+            ("application/json; charset=utf-8", 202),
+        ],
+    )
+    def test_a_json_body_labelled_other_than_utf_8_is_415(
+        self, client: TestClient, content_type: str, status: int
+    ) -> None:
+        # It was taken and read as UTF-8, whatever the label said (an outside probe).
+        message_id = "KY-CS-" + hashlib.sha256(content_type.encode()).hexdigest()[:12]
+        body = ky_samples.message(1, message_id=message_id)
+
+        response = client.post(
+            "/v1/intake/ky", content=body, headers={**auth("ky"), "Content-Type": content_type}
+        )
+
+        assert response.status_code == status
+        if status == 415:
+            assert "UTF-8" in response.json()["error"]["message"]
+
     def test_a_body_over_the_limit_is_413(self, client: TestClient) -> None:
         runtime = client.app.state.runtime  # type: ignore[attr-defined]
         limit = runtime.settings.max_body_bytes
@@ -225,6 +254,48 @@ class TestRefusedMessages:
         response = post_oir(client, b" " * (limit + 1))
 
         assert response.status_code == 413
+        assert claims(client) == []
+
+    def test_a_caller_gone_before_the_end_of_its_body_is_no_incident(
+        self, client: TestClient, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        # Half a message, then the connection closes (an outside probe: this was logged as
+        # an internal error with an incident id and two tracebacks).
+        body = samples.message(1, message_id="M-GONE")
+        arriving = [
+            {"type": "http.request", "body": body[:70], "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return arriving.pop(0)
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        headers = {**auth("oir"), **XML, "Content-Length": str(len(body))}
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": "/v1/intake/oir",
+            "raw_path": b"/v1/intake/oir",
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+            "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 8000),
+        }
+        with caplog.at_level(logging.INFO):
+            anyio.run(client.app, scope, receive, send)
+
+        start = next(m for m in sent if m["type"] == "http.response.start")
+        answer = json.loads(b"".join(m.get("body", b"") for m in sent[1:]))
+        assert (start["status"], answer["error"]["code"]) == (400, "message.incomplete")
+        assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
         assert claims(client) == []
 
     @pytest.mark.parametrize("example", sorted((CONTRACTS / "oir" / "examples").glob("*.xml")))
