@@ -225,9 +225,14 @@ _QUOTED_VALUE = re.compile(r"(value|Element '[^']*'): '[^']*'")
 _THE_VALUE = re.compile(r"[Tt]he value '[^']*'")
 
 
+# libxml2's own advice, which names one of its options: said in the sender's terms instead.
+_TOO_DEEP = re.compile(r"Excessive depth in document: (\d+), use XML_PARSE_HUGE option")
+
+
 def clean_message(text: str) -> str:
     # lxml quotes offending values, which may be CPR numbers or names: withhold them.
     text = _THE_VALUE.sub("the value", text)
+    text = _TOO_DEEP.sub(r"elements nest deeper than \1 levels", text)
     text = _QUOTED_VALUE.sub(r"\1", text)
     return redact_cpr_like(text)[:300]
 

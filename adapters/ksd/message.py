@@ -23,6 +23,7 @@ MAX_CLAIMS = 10_000
 # The encodings of the contract (Python codec names); US-ASCII is a subset of both.
 ENCODINGS = frozenset({"utf-8", "iso8859-1", "ascii"})
 ROOT = "/Batch"
+_SHOWN_COUNT_MAX = 999_999
 
 _NS = "{" + NAMESPACE + "}"
 _BATCH = _NS + "Batch"
@@ -265,12 +266,19 @@ def _header_problems(values: Mapping[str, str], krav_count: int) -> list[Problem
             )
     stated = _integer(values.get("AntalKrav", ""))
     if stated is not None and stated != krav_count:
+        # A count is shown back only while it can be one (a batch holds at most 10,000 Krav):
+        # nine or ten digits there could be most of a CPR number put in the wrong element.
+        shown = stated <= _SHOWN_COUNT_MAX
         problems.append(
             Problem(
                 code="batch.count_mismatch",
-                message=f"AntalKrav is {stated}, but the batch holds {krav_count} Krav",
+                message=(
+                    f"AntalKrav is {stated}, but the batch holds {krav_count} Krav"
+                    if shown
+                    else f"AntalKrav is not the batch's number of Krav ({krav_count})"
+                ),
                 source_path=f"{ROOT}/Hoved/AntalKrav",
-                value=str(stated),
+                value=str(stated) if shown else None,
             )
         )
     created = values.get("Dannet")

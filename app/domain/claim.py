@@ -90,7 +90,7 @@ def _money(value: Any) -> Decimal:
     if not amount.is_finite():
         raise PydanticCustomError("amount.invalid", "not a decimal amount")
     # Size first: quantizing a number of more than 28 digits is itself an error.
-    if amount < 0:
+    if amount < 0 or amount.is_signed():  # -0 too: an amount carries no sign
         raise PydanticCustomError("amount.negative", "must not be negative")
     if amount > MAX_PRINCIPAL:
         raise PydanticCustomError("amount.too_large", "at most 8 integer digits")

@@ -481,6 +481,31 @@ def test_a_count_written_with_a_sign_is_still_checked() -> None:
     assert "batch.count_mismatch" in codes(refusal(raw).problems)
 
 
+def test_a_count_is_shown_back_only_while_it_can_be_one() -> None:
+    # A CPR number put in AntalKrav came back as 9 of its 10 digits (its leading zero read
+    # away): an outside probe.
+    wrong = batch(krav(), count=1).replace(b"<AntalKrav>1<", b"<AntalKrav>3<")
+    cpr = batch(krav(), count=1).replace(b"<AntalKrav>1<", b"<AntalKrav>0703851002<")
+
+    [shown] = refusal(wrong).problems
+    [withheld] = refusal(cpr).problems
+
+    assert (shown.message, shown.value) == ("AntalKrav is 3, but the batch holds 1 Krav", "3")
+    assert withheld.code == "batch.count_mismatch"
+    assert withheld.value is None
+    assert "703851002" not in withheld.message
+
+
+def test_nesting_past_the_parsers_limit_is_said_in_the_senders_terms() -> None:
+    raw = batch(krav(), count=1).replace(b"<Hoved>", b"<x>" * 3000 + b"</x>" * 3000 + b"<Hoved>")
+
+    [problem] = refusal(raw).problems
+
+    assert problem.code == "xml.malformed"
+    assert problem.message.startswith("elements nest deeper than 2048 levels")
+    assert "XML_PARSE_HUGE" not in problem.message
+
+
 def test_too_many_claims_refuse_the_file(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ksd_message, "MAX_CLAIMS", 3)
 

@@ -331,6 +331,7 @@ ARABIC_CPR = "".join(chr(0x0660 + int(d)) for d in CITIZEN_CPR)
     [
         ({"citizen": {"cpr": ARABIC_CPR, "name": "Mette Kristensen"}}, "liabilities", None),
         ({"amount": "١٠٠.٥٠"}, "amount", "amount.invalid"),
+        ({"amount": Decimal("-0")}, "amount", "amount.negative"),  # "no sign" (§3.4)
         ({"principal": "１８６４２.００"}, "principal", "amount.invalid"),
         (
             {"interestChoice": {"rule": "002", "rateCode": "99", "extraRate": "٥"}},
@@ -338,9 +339,9 @@ ARABIC_CPR = "".join(chr(0x0660 + int(d)) for d in CITIZEN_CPR)
             "field.invalid",
         ),
     ],
-    ids=["cpr", "amount", "principal", "extra-rate"],
+    ids=["cpr", "amount", "minus-zero", "principal", "extra-rate"],
 )
-def test_digits_of_other_scripts_are_refused(
+def test_other_scripts_digits_and_a_signed_zero_are_refused(
     changes: dict[str, Any], field: str, code: str | None
 ) -> None:
     [(claim, problems)] = admitted(a_message(a_claim(**changes)))

@@ -8,7 +8,9 @@ problems) is reduced to a digest and compared with `xml_readers_recorded.json`, 
 readers before they were tuned for speed, and again when every refusal of a whole message was
 given its place (a `source_path` where there was none, and nothing else, compared message by
 message), and when ØiR's schema's digit patterns became `[0-9]` (only the pattern quoted in
-32 problems' texts changed, compared message by message). After a deliberate change in what
+32 problems' texts changed, compared message by message), and when KSD stopped showing an
+`AntalKrav` of more than six digits back (5 messages, among them `0101011234`, shown as
+`101011234`: most of a CPR number). After a deliberate change in what
 a reader returns, record again with `python -m tests.unit.adapters.test_xml_readers_recorded`
 and review why.
 """
