@@ -646,6 +646,17 @@ def _repeat(prepared: Prepared, earlier: Any) -> Outcome | AppError:
         return Outcome(status_code=200, body=earlier.response, replay=True)
     return Conflict(
         f"message {prepared.message_id} was received before with different content",
+        problems=[
+            Problem(
+                code="message_id.conflict",
+                message=(
+                    "this message id was used before, for a message with other content: "
+                    "send a new message under a new id (the same message again is answered "
+                    "as it was the first time)"
+                ),
+                source_path=_MESSAGE_ID_PATHS[prepared.source],
+            )
+        ],
         extra={
             "message_id": prepared.message_id,
             "first_received_at": earlier.received_at.isoformat(),

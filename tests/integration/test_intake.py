@@ -75,7 +75,12 @@ class TestTakingAMessage:
         response = post_oir(client, samples.message(3, message_id="M-3"))
 
         assert response.status_code == 409
-        assert response.json()["error"]["code"] == "conflict"
+        error = response.json()["error"]
+        assert error["code"] == "conflict"
+        # It said so only in its message; its problem now points at the id (an outside probe).
+        assert [(p["code"], p["source_path"]) for p in error["problems"]] == [
+            ("message_id.conflict", "/DebitorRegistrering/MeddelelseHoved/MeddelelseID")
+        ]
         assert len(claims(client)) == 2
 
     def test_a_claim_reference_reused_with_other_content_is_409(self, client: TestClient) -> None:
