@@ -511,7 +511,7 @@ def validate(candidate: ClaimCandidate) -> tuple[CanonicalClaim | None, list[Pro
         if (located := p.at(locate(candidate, p.field))).source_path not in taken
     )
     if problems:
-        return None, _dedupe(problems)
+        return None, _dedupe(problems, claim_path=candidate.source_path)
     return claim, []
 
 
@@ -519,11 +519,21 @@ def _missing_limitation_date(problem: Problem) -> bool:
     return problem.code == "field.missing" and (problem.field or "").endswith(".limitation_date")
 
 
-def _dedupe(problems: list[Problem]) -> list[Problem]:
-    seen: set[tuple[str, str | None, str | None]] = set()
+def _dedupe(problems: list[Problem], *, claim_path: str) -> list[Problem]:
+    """Drop problems said twice: the same code for the same field and place, or the same
+    problem at the same place of the sender's message, which one value mapped to two fields
+    gives (KY's `decisionDate` is both `founding_date` and `decision_date`).
+
+    A problem placed at the claim as a whole (its field came from nowhere in particular) is
+    told apart by its field: there, two fields can have the same code and message.
+    """
+    seen: set[tuple[str, str, str | None, str | None]] = set()
     unique = []
     for problem in problems:
-        key = (problem.code, problem.field, problem.source_path)
+        if problem.source_path is not None and problem.source_path != claim_path:
+            key = ("place", problem.code, problem.source_path, problem.message)
+        else:
+            key = ("field", problem.code, problem.field, problem.source_path)
         if key not in seen:
             seen.add(key)
             unique.append(problem)

@@ -320,6 +320,17 @@ def test_a_number_with_a_large_but_readable_exponent_is_an_amount_too_large() ->
     assert "amount.too_large" in {p.code for p in problems}
 
 
+def test_a_bad_value_mapped_to_two_fields_is_reported_once() -> None:
+    # decisionDate is both the founding date and the decision date: an impossible one was
+    # reported twice at the same place (an outside probe).
+    [(claim, problems)] = admitted(a_message(a_claim(decisionDate="2026-02-30")))
+
+    assert claim is None
+    assert [(p.code, p.source_path) for p in problems] == [
+        ("date.invalid", "/claims/0/decisionDate")
+    ]
+
+
 # Python's `\d`, `int` and `Decimal` read every script's digits; the contract's JSON Schema
 # means 0-9. Each of these was accepted (an outside probe): the Arabic-Indic CPR number went on
 # to PSRM, and the full-width claimant id left its claim held for good.
