@@ -530,6 +530,7 @@ def _dedupe(problems: list[Problem], *, claim_path: str) -> list[Problem]:
     seen: set[tuple[str, str, str | None, str | None]] = set()
     unique = []
     for problem in problems:
+        key: tuple[str, str, str | None, str | None]
         if problem.source_path is not None and problem.source_path != claim_path:
             key = ("place", problem.code, problem.source_path, problem.message)
         else:
