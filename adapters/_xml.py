@@ -175,7 +175,20 @@ def parse_document(raw: bytes, *, encodings: Collection[str] | None = None) -> e
                 )
             ],
         ) from exc
-    if root.getroottree().docinfo.doctype:
+    docinfo = root.getroottree().docinfo
+    if docinfo.xml_version not in (None, "1.0"):
+        # libxml2 reads a 1.1 document by 1.0's rules; the contracts say XML 1.0.
+        raise MessageParseError(
+            "the message is not XML 1.0",
+            [
+                Problem(
+                    code="xml.malformed",
+                    message="XML 1.0 is taken; the declaration says another version",
+                    source_path="line 1",
+                )
+            ],
+        )
+    if docinfo.doctype:
         raise MessageParseError(
             "XML with a DOCTYPE is refused",
             [

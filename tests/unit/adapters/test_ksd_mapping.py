@@ -496,6 +496,16 @@ def test_a_count_is_shown_back_only_while_it_can_be_one() -> None:
     assert "703851002" not in withheld.message
 
 
+def test_a_file_declared_xml_1_1_is_refused() -> None:
+    # libxml2 read it by XML 1.0's rules and it was taken; the contract says XML 1.0.
+    raw = batch(krav(), count=1)
+    assert raw.startswith(b'<?xml version="1.0"')
+
+    [problem] = refusal(raw.replace(b'version="1.0"', b'version="1.1"', 1)).problems
+
+    assert (problem.code, problem.source_path) == ("xml.malformed", "line 1")
+
+
 def test_nesting_past_the_parsers_limit_is_said_in_the_senders_terms() -> None:
     raw = batch(krav(), count=1).replace(b"<Hoved>", b"<x>" * 3000 + b"</x>" * 3000 + b"<Hoved>")
 
