@@ -2,7 +2,8 @@
 
 A Fordring is a main claim (HF), unless it names a HovedFordringID from an earlier message;
 each Delfordring is a related claim (UF) of its Fordring. Missing Haeftelse elements mean the
-account's debitor alone is liable (for a Delfordring: the same debtors as its Fordring).
+account's debitor alone is liable (for a Delfordring: the same debtors as its Fordring); a
+Haeftelse list, when given, names every debtor liable, the account's debitor among them.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ _CLAIM_STEPS = {name: (field, f"/{name}") for name, field in _CLAIM_FIELDS.items
 # Values a Delfordring takes from its Fordring when it has none of its own.
 _INHERITED = (("FordringArt", "art"), ("VarslingsDato", "notice_date"))
 _IDENTITIES = (("CPRNummer", "CPR"), ("CVRNummer", "CVR"), ("SENummer", "SE"), ("AKRNummer", "AKR"))
+_IDENTITY_ELEMENTS = {kind: name for name, kind in _IDENTITIES}
 _LIABILITY_FIELDS = (
     ("Navn", "debtor_name"),
     ("ForaeldelsesDato", "limitation_date"),
@@ -73,17 +75,24 @@ def to_candidates(message: DebtorRegistration, context: MappingContext) -> list[
     for account in message.accounts:
         account_liabilities = _account_liability(account)
         account_problems = account.problems
+        debtor = _account_debtor(account)
         for claim in account.claims:
-            own = _liabilities(claim) if claim.liabilities else account_liabilities
-            problems = claim.problems + claim.liability_problems + account_problems
+            if claim.liabilities:
+                own = _liabilities(claim)
+                liability_problems = claim.liability_problems + _debtor_left_out(debtor, claim)
+            else:
+                own, liability_problems = account_liabilities, claim.liability_problems
+            problems = claim.problems + liability_problems + account_problems
             candidates.append(
                 _candidate(len(candidates), claim, claimant_id, claimant_path, own, problems, None)
             )
             for sub in claim.sub_claims:
                 if sub.liabilities:
-                    sub_liabilities, inherited = _liabilities(sub), sub.liability_problems
+                    sub_liabilities = _liabilities(sub)
+                    inherited = sub.liability_problems + _debtor_left_out(debtor, sub)
                 else:
-                    sub_liabilities, inherited = own, claim.liability_problems
+                    # The Fordring's debtors, and so whatever is wrong with its list.
+                    sub_liabilities, inherited = own, liability_problems
                 problems = sub.problems + inherited + account_problems
                 candidates.append(
                     _candidate(
@@ -168,6 +177,50 @@ def _inherit(fields: dict[str, Any], paths: dict[str, str], parent: WireClaim) -
         if field not in fields and value is not None:
             fields[field] = value
             paths[field] = f"{parent.path}/{name}"
+
+
+def _identity(values: Mapping[str, str]) -> tuple[str, str] | None:
+    """Return a debtor's kind and number as an account or a Haeftelse names it, if it does."""
+    for name, kind in _IDENTITIES:
+        number = values.get(name)
+        if number is not None:
+            return kind, number
+    return None
+
+
+def _account_debtor(account: WireAccount) -> tuple[str, str] | None:
+    """Return the account's debitor, unless it is missing or the schema found it wrong.
+
+    A wrong one is the account's own problem, which every claim of the account carries; a
+    Haeftelse list is not held against it as well.
+    """
+    debtor = _identity(account.values)
+    if debtor is not None:
+        path = f"{account.path}/{_IDENTITY_ELEMENTS[debtor[0]]}"
+        if any(problem.source_path == path for problem in account.problems):
+            return None
+    return debtor
+
+
+def _debtor_left_out(debtor: tuple[str, str] | None, claim: WireClaim) -> tuple[Problem, ...]:
+    """Report a claim's Haeftelse list that leaves out its account's debitor.
+
+    The contract asks for every debtor liable, the account's debitor included: a list without
+    it would silently free the account's debitor of the claim.
+    """
+    if debtor is None or any(_identity(node.values) == debtor for node in claim.liabilities):
+        return ()
+    return (
+        Problem(
+            code="liability.account_debtor_missing",
+            message=(
+                "the claim's Haeftelse elements leave out the debitor of its DebitorKonto: "
+                "list every debtor liable for the claim, the account's debitor included"
+            ),
+            field="liabilities",
+            source_path=f"{claim.path}/Haeftelse",
+        ),
+    )
 
 
 def _party(

@@ -135,6 +135,29 @@ class TestPerClaimProblems:
         assert stored[rejected["claim_id"]]["state"] == "invalid"
         assert stored[rejected["claim_id"]]["problems"][0]["code"] == "amount.exceeds_principal"
 
+    def test_a_liability_list_leaving_out_the_accounts_debitor_rejects_that_claim(
+        self, client: TestClient
+    ) -> None:
+        # The first account's debitor is 0101600000; its first claim lists someone else only.
+        other = b"<Haeftelse><CPRNummer>1207921188</CPRNummer></Haeftelse></Fordring>"
+        body = samples.message(2, message_id="M-14").replace(b"</Fordring>", other, 1)
+
+        response = post_oir(client, body)
+
+        assert response.status_code == 202
+        left_out, kept = response.json()["claims"]
+        assert (left_out["result"], left_out["state"]) == ("rejected", "invalid")
+        assert [(p["code"], p["field"], p["source_path"]) for p in left_out["problems"]] == [
+            (
+                "liability.account_debtor_missing",
+                "liabilities",
+                "/DebitorRegistrering/DebitorKonto[1]/Fordring[1]/Haeftelse",
+            )
+        ]
+        assert kept["result"] == "accepted"
+        assert "1207921188" not in response.text
+        assert "120792" not in response.text
+
     def test_a_message_with_no_good_claim_is_422_and_nothing_is_stored(
         self, client: TestClient
     ) -> None:

@@ -494,7 +494,10 @@ def test_haeftelse_elements_replace_the_default_liability() -> None:
 
 
 def test_sub_claims_inherit_liabilities_art_and_notice_date_unless_they_have_their_own() -> None:
-    own = f"<Haeftelse><CPRNummer>{CPR_B}</CPRNummer></Haeftelse>"
+    own = (
+        f"<Haeftelse><CPRNummer>{CPR_A}</CPRNummer>"
+        "<ForaeldelsesDato>2031-01-01</ForaeldelsesDato></Haeftelse>"
+    )
     parent = claim(
         "A-1",
         head="",
@@ -511,8 +514,11 @@ def test_sub_claims_inherit_liabilities_art_and_notice_date_unless_they_have_the
     assert inherited.fields["notice_date"] == "2025-06-01"
     assert inherited.fields["art"] == "MODR"
     assert inherited.fields["main_claim_reference"] == "A-1"
-    assert overridden.fields["liabilities"] == [{"debtor_kind": "CPR", "debtor_id": CPR_B}]
+    assert overridden.fields["liabilities"] == [
+        {"debtor_kind": "CPR", "debtor_id": CPR_A, "limitation_date": "2031-01-01"}
+    ]
     assert overridden.fields["notice_date"] == "2025-07-01"
+    assert main.problems == inherited.problems == overridden.problems == ()
 
 
 def test_hoved_fordring_id_makes_a_related_claim_of_an_earlier_main_claim() -> None:
@@ -603,8 +609,11 @@ def test_a_violation_in_a_sub_claim_stays_with_the_sub_claim() -> None:
 
 
 def test_a_violation_in_a_liability_reaches_the_sub_claims_that_inherit_it() -> None:
-    liabilities = "<Haeftelse><CPRNummer>12345</CPRNummer></Haeftelse>"
-    own = f"<Haeftelse><CPRNummer>{CPR_B}</CPRNummer></Haeftelse>"
+    liabilities = (
+        f"<Haeftelse><CPRNummer>{CPR_A}</CPRNummer></Haeftelse>"
+        "<Haeftelse><CPRNummer>12345</CPRNummer></Haeftelse>"
+    )
+    own = f"<Haeftelse><CPRNummer>{CPR_A}</CPRNummer></Haeftelse>"
     main, inheriting, owning = candidates(
         message(
             [
@@ -620,12 +629,101 @@ def test_a_violation_in_a_liability_reaches_the_sub_claims_that_inherit_it() -> 
             ]
         )
     )
-    path = f"{ROOT}/DebitorKonto[1]/Fordring[1]/Haeftelse[1]/CPRNummer"
+    path = f"{ROOT}/DebitorKonto[1]/Fordring[1]/Haeftelse[2]/CPRNummer"
 
     assert [p.source_path for p in main.problems] == [path]
-    assert main.problems[0].field == "liabilities.0.debtor_id"
+    assert main.problems[0].field == "liabilities.1.debtor_id"
     assert [p.source_path for p in inheriting.problems] == [path]
     assert owning.problems == ()
+
+
+def liable(*numbers: str) -> str:
+    """Haeftelse elements for CPR numbers, in order."""
+    return "".join(f"<Haeftelse><CPRNummer>{n}</CPRNummer></Haeftelse>" for n in numbers)
+
+
+def test_a_haeftelse_list_without_the_accounts_debitor_rejects_only_that_claim() -> None:
+    xml = message(
+        [
+            account(
+                [
+                    claim("A-1", tail=liable(CPR_B)),
+                    claim("A-2"),
+                    claim("A-3", tail=liable(CPR_B, CPR_A)),
+                ]
+            )
+        ]
+    )
+    left_out, default, listed = candidates(xml)
+
+    (problem,) = left_out.problems
+    assert problem.code == "liability.account_debtor_missing"
+    assert problem.field == "liabilities"
+    assert problem.source_path == f"{ROOT}/DebitorKonto[1]/Fordring[1]/Haeftelse"
+    assert problem.value is None
+    assert CPR_A not in problem.message
+    assert CPR_B not in problem.message
+    assert "Borger" not in problem.message
+    assert default.problems == listed.problems == ()
+    assert admit(left_out, CATALOGUE)[0] is None
+    assert "liability.account_debtor_missing" in {p.code for p in admit(left_out, CATALOGUE)[1]}
+    assert admit(default, CATALOGUE)[1] == admit(listed, CATALOGUE)[1] == []
+
+
+@pytest.mark.parametrize(
+    ("element", "number", "listed", "missing"),
+    [
+        ("CVRNummer", "26616417", "<CVRNummer>26616417</CVRNummer>", False),
+        ("AKRNummer", "20250000417", "<AKRNummer>20250000417</AKRNummer>", False),
+        ("CVRNummer", "26616417", "<SENummer>26616417</SENummer>", True),
+        ("CVRNummer", "26616417", "<CVRNummer>48646352</CVRNummer>", True),
+    ],
+    ids=["same-cvr", "same-akr", "se-not-cvr", "other-cvr"],
+)
+def test_the_accounts_debitor_is_found_in_the_list_by_kind_and_number(
+    element: str, number: str, listed: str, missing: bool
+) -> None:
+    liabilities = f"<Haeftelse>{listed}</Haeftelse>" + liable(CPR_B)
+    only = one(message([account([claim("A-1", tail=liabilities)], number=number, kind=element)]))
+
+    assert ("liability.account_debtor_missing" in codes(only)) is missing
+
+
+def test_sub_claims_are_held_to_the_accounts_debitor_in_their_own_list_or_the_inherited_one() -> (
+    None
+):
+    listed_main = claim(
+        "A-1",
+        tail=liable(CPR_A, CPR_B),
+        subs=(sub_claim("A-1-R1", tail=liable(CPR_B)), sub_claim("A-1-R2")),
+    )
+    unlisted_main = claim(
+        "A-2",
+        tail=liable(CPR_B),
+        subs=(sub_claim("A-2-R1", tail=liable(CPR_A)), sub_claim("A-2-R2")),
+    )
+    main, own_without, inheriting, bad_main, own_with, inheriting_bad = candidates(
+        message([account([listed_main, unlisted_main])])
+    )
+    base = f"{ROOT}/DebitorKonto[1]"
+
+    assert main.problems == inheriting.problems == own_with.problems == ()
+    assert [(p.code, p.source_path) for p in own_without.problems] == [
+        ("liability.account_debtor_missing", f"{base}/Fordring[1]/Delfordring[1]/Haeftelse")
+    ]
+    # A sub-claim without a list of its own has its Fordring's debtors, and its Fordring's gap.
+    assert [(p.code, p.source_path) for p in bad_main.problems] == [
+        ("liability.account_debtor_missing", f"{base}/Fordring[2]/Haeftelse")
+    ]
+    assert inheriting_bad.problems == bad_main.problems
+
+
+def test_an_account_debitor_the_schema_refused_is_not_also_missing_from_the_list() -> None:
+    only = one(message([account([claim("A-1", tail=liable(CPR_B))], number="07038544")]))
+
+    assert [(p.code, p.source_path) for p in only.problems] == [
+        ("xml.schema", f"{ROOT}/DebitorKonto[1]/CPRNummer")
+    ]
 
 
 def test_a_violation_in_an_account_concerns_all_its_claims_and_no_others() -> None:
