@@ -234,6 +234,12 @@ def _declaration_line(raw: bytes, encoding: str) -> str | None:
     return None
 
 
+# What libxml2 says of an element where the schema allows none of its name and namespace: an
+# unknown element, one of another namespace, or a known one out of its place (also where an
+# element before it is missing). It is a fault of the message's structure, not of the value
+# of the field the element would fill, so such a problem names no canonical field.
+UNEXPECTED = "This element is not expected"
+
 _QUOTED_VALUE = re.compile(r"(value|Element '[^']*'): '[^']*'")
 _THE_VALUE = re.compile(r"[Tt]he value '[^']*'")
 

@@ -11,8 +11,9 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from adapters._xml import UNEXPECTED
 from adapters.base import MappingContext
-from adapters.ksd.message import ROOT, UNEXPECTED, KsdBatch, KsdClaim
+from adapters.ksd.message import ROOT, KsdBatch, KsdClaim
 from app.domain.claim import ClaimCandidate, SourceSystem
 from app.domain.problems import Problem
 

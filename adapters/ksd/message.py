@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from adapters._xml import clean_message, parse_document, schema
+from adapters._xml import UNEXPECTED, clean_message, parse_document, schema
 from adapters.base import MessageContractError, not_personal
 from app.domain.problems import Problem
 
@@ -317,7 +317,6 @@ def _datetime(text: str) -> dt.datetime | None:
 
 ClaimProblems = dict[int, dict[int | None, list[Problem]]]
 
-UNEXPECTED = "This element is not expected"
 _STEP = re.compile(r"(?:(?P<prefix>[^:\[\]]+):)?(?P<name>[^:\[\]]+)(?:\[(?P<position>\d+)\])?")
 
 

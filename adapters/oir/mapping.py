@@ -9,8 +9,10 @@ Haeftelse list, when given, names every debtor liable, the account's debitor amo
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
+from adapters._xml import UNEXPECTED
 from adapters.base import MappingContext
 from adapters.oir.message import (
     ROOT_NAME,
@@ -58,6 +60,33 @@ _INTEREST = (
     ("Rentevalg/MerRenteSats", "extra_rate"),
 )
 _INTEREST_KEYS = frozenset(name for name, _ in _INTEREST)
+# Where a schema problem's element has no value to map (empty, or not read), its canonical
+# field comes from its place: the element's path below its Fordring or Delfordring...
+_ELEMENT_FIELDS = {
+    "FordringID": "source_reference",
+    "FordringshaverRef": "claimant_reference",
+    "HovedFordringID": "main_claim_reference",
+    **_CLAIM_FIELDS,
+    "Rentevalg": "interest",
+    **{name: f"interest.{field}" for name, field in _INTEREST},
+}
+# ... below one of its repeated elements (`Haeftelse[2]/CPRNummer`: `liabilities.1.debtor_id`)
+_ITEM_FIELDS = {
+    "Haeftelse": (
+        "liabilities",
+        {
+            **{name: "debtor_id" for name, _ in _IDENTITIES},
+            **dict(_LIABILITY_FIELDS),
+            "Bobehandling": "in_estate",
+        },
+    ),
+    "Dokument": ("documents", {"DokumentID": "reference", "Titel": "title"}),
+}
+# ... or below its DebitorKonto, for a claim whose sole liable is the account's debitor.
+_ACCOUNT_FIELDS = {
+    **{name: "liabilities.0.debtor_id" for name, _ in _IDENTITIES},
+    "Navn": "liabilities.0.debtor_name",
+}
 _SOURCE = SourceSystem.OIR.value
 _MAIN = ClaimCategory.HF.value
 _RELATED = ClaimCategory.UF.value
@@ -80,19 +109,32 @@ def to_candidates(message: DebtorRegistration, context: MappingContext) -> list[
             if claim.liabilities:
                 own = _liabilities(claim)
                 liability_problems = claim.liability_problems + _debtor_left_out(debtor, claim)
+                from_account = None
             else:
                 own, liability_problems = account_liabilities, claim.liability_problems
+                from_account = account.path
             problems = claim.problems + liability_problems + account_problems
             candidates.append(
-                _candidate(len(candidates), claim, claimant_id, claimant_path, own, problems, None)
+                _candidate(
+                    len(candidates),
+                    claim,
+                    claimant_id,
+                    claimant_path,
+                    own,
+                    problems,
+                    None,
+                    from_account,
+                )
             )
             for sub in claim.sub_claims:
                 if sub.liabilities:
                     sub_liabilities = _liabilities(sub)
                     inherited = sub.liability_problems + _debtor_left_out(debtor, sub)
+                    sub_from_account = None
                 else:
                     # The Fordring's debtors, and so whatever is wrong with its list.
                     sub_liabilities, inherited = own, liability_problems
+                    sub_from_account = from_account
                 problems = sub.problems + inherited + account_problems
                 candidates.append(
                     _candidate(
@@ -103,6 +145,7 @@ def to_candidates(message: DebtorRegistration, context: MappingContext) -> list[
                         sub_liabilities,
                         problems,
                         claim,
+                        sub_from_account,
                     )
                 )
     return candidates
@@ -116,8 +159,13 @@ def _candidate(
     liabilities: Liabilities,
     problems: tuple[Problem, ...],
     parent: WireClaim | None,
+    from_account: str | None,
 ) -> ClaimCandidate:
-    """Map one Fordring (`parent` None) or one Delfordring of `parent`."""
+    """Map one Fordring (`parent` None) or one Delfordring of `parent`.
+
+    `from_account` is the path of the DebitorKonto whose debitor is the claim's sole liable,
+    when it has no Haeftelse (nor, for a Delfordring, its Fordring).
+    """
     values, base = claim.values, claim.path
     fields: dict[str, Any] = {"source": _SOURCE, "claimant_id": claimant_id}
     paths: dict[str, str] = {"claimant_id": claimant_path} if claimant_path else {}
@@ -160,9 +208,10 @@ def _candidate(
         fields["documents"] = [_document(item, i, paths) for i, item in enumerate(claim.documents)]
     if not values.keys().isdisjoint(_INTEREST_KEYS):
         fields["interest"] = _interest(values, base, paths)
-    return ClaimCandidate(
-        index, base, reference, fields, paths, _with_fields(problems, paths) if problems else ()
-    )
+    if problems:
+        places = (base, parent.path) if parent is not None else (base,)
+        problems = _with_fields(problems, paths, places, from_account)
+    return ClaimCandidate(index, base, reference, fields, paths, problems)
 
 
 def _inherit(fields: dict[str, Any], paths: dict[str, str], parent: WireClaim) -> None:
@@ -289,21 +338,61 @@ def _interest(values: Mapping[str, str], base: str, paths: dict[str, str]) -> di
     return item
 
 
-def _with_fields(problems: tuple[Problem, ...], paths: dict[str, str]) -> tuple[Problem, ...]:
-    """Name the canonical field of each schema problem whose element maps to one."""
-    if not problems:
-        return ()
+def _with_fields(
+    problems: tuple[Problem, ...],
+    paths: Mapping[str, str],
+    places: tuple[str, ...],
+    from_account: str | None,
+) -> tuple[Problem, ...]:
+    """Name the canonical field of each schema problem whose element maps to one.
+
+    The field an element's value was mapped to, or, where it had none to map (an empty
+    element), the field its place maps to below the claim (`places`: the claim's path, then
+    its Fordring's, whose Haeftelse a Delfordring may inherit) or below the account
+    (`from_account`). An element the schema does not expect there (unknown, of another
+    namespace, or out of its place) names none.
+    """
     fields_at: dict[str, str] = {}
     for field, path in paths.items():
         fields_at.setdefault(path, field)
-    return tuple(
-        Problem(
-            code=p.code,
-            message=p.message,
-            field=p.field or fields_at.get(p.source_path or ""),
-            source_path=p.source_path,
-            rule=p.rule,
-            value=p.value,
-        )
-        for p in problems
-    )
+    named = []
+    for problem in problems:
+        place = problem.source_path
+        if problem.field is None and place and UNEXPECTED not in problem.message:
+            found = fields_at.get(place) or _field_at(place, places, from_account)
+            if found is not None:
+                problem = replace(problem, field=found)
+        named.append(problem)
+    return tuple(named)
+
+
+def _field_at(path: str, places: tuple[str, ...], from_account: str | None) -> str | None:
+    """Return the canonical field an element's place maps to, if any."""
+    for place in places:
+        if path.startswith(place + "/"):
+            return _claim_element_field(path[len(place) + 1 :])
+    if from_account is not None and path.startswith(from_account + "/"):
+        return _ACCOUNT_FIELDS.get(path[len(from_account) + 1 :])
+    return None
+
+
+def _claim_element_field(step: str) -> str | None:
+    """Map an element's path below its claim (`Periode/FraDato`, `Haeftelse[2]/Navn`)."""
+    field = _ELEMENT_FIELDS.get(step)
+    if field is not None:
+        return field
+    head, _, leaf = step.partition("/")
+    name, _, position = head.partition("[")
+    if not position.endswith("]") or not position[:-1].isdigit():
+        return None
+    if name == "Fordringsnote":
+        # An empty note is not among the claim's notes, so it has no index there.
+        return None if leaf else "notes"
+    item = _ITEM_FIELDS.get(name)
+    if item is None:
+        return None
+    prefix = f"{item[0]}.{int(position[:-1]) - 1}"
+    if not leaf:
+        return prefix
+    field = item[1].get(leaf)
+    return None if field is None else f"{prefix}.{field}"

@@ -367,6 +367,9 @@ def _read_claim(
     documents: list[WireNode] = []
     liabilities: list[WireNode] = []
     sub_claims: list[WireClaim] = []
+    # Empty notes are not read, but count in the paths of the notes after them, as in the
+    # paths of schema problems.
+    note_position = 0
     for child in compound or ():
         kind = _CLAIM_COMPOUND[child.tag]
         if kind == _LIABILITY:
@@ -376,9 +379,10 @@ def _read_claim(
             item_path = f"{path}/Dokument[{len(documents) + 1}]"
             documents.append(WireNode(item_path, _simple_values(child)))
         elif kind == _NOTE:
+            note_position += 1
             note = (child.text or "").strip()
             if note:
-                notes.append(WireNote(f"{path}/Fordringsnote[{len(notes) + 1}]", note))
+                notes.append(WireNote(f"{path}/Fordringsnote[{note_position}]", note))
         elif main:  # Delfordring; one nested in a Delfordring is a schema error, not read
             sub_path = f"{path}/Delfordring[{len(sub_claims) + 1}]"
             sub_claims.append(_read_claim(child, sub_path, buckets, used, main=False))

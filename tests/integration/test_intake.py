@@ -158,6 +158,27 @@ class TestPerClaimProblems:
         assert "1207921188" not in response.text
         assert "120792" not in response.text
 
+    def test_a_schema_problem_on_an_empty_element_names_its_canonical_field(
+        self, client: TestClient
+    ) -> None:
+        description = b"<Beskrivelse>Tilbagebetaling efter afg\xc3\xb8relse</Beskrivelse>"
+        body = samples.message(2, message_id="M-15").replace(
+            description, b"<Beskrivelse></Beskrivelse>", 1
+        )
+
+        response = post_oir(client, body)
+
+        assert response.status_code == 202
+        rejected, kept = response.json()["claims"]
+        assert [(p["code"], p["field"], p["source_path"]) for p in rejected["problems"]] == [
+            (
+                "xml.schema",
+                "description",
+                "/DebitorRegistrering/DebitorKonto[1]/Fordring[1]/Beskrivelse",
+            )
+        ]
+        assert kept["result"] == "accepted"
+
     def test_a_message_with_no_good_claim_is_422_and_nothing_is_stored(
         self, client: TestClient
     ) -> None:

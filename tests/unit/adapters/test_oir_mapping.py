@@ -62,6 +62,11 @@ def account(claims: list[str], *, number: str = CPR_A, kind: str = "CPRNummer", 
     )
 
 
+def liable(*numbers: str) -> str:
+    """Haeftelse elements for CPR numbers, in order."""
+    return "".join(f"<Haeftelse><CPRNummer>{n}</CPRNummer></Haeftelse>" for n in numbers)
+
+
 def message(accounts: list[str], *, header: str = "", message_id: str = "M-1") -> str:
     return (
         f'<DebitorRegistrering xmlns="{NAMESPACE}"><MeddelelseHoved>'
@@ -595,6 +600,190 @@ def test_unknown_element_and_missing_element_are_located_in_their_claim() -> Non
     assert {p.code for p in problems} == {"xml.schema", "field.missing"}
 
 
+DESCRIPTION = "<Beskrivelse>Tilbagebetaling marts 2025</Beskrivelse>"
+FIRST = f"{ROOT}/DebitorKonto[1]/Fordring[1]"
+
+
+@pytest.mark.parametrize(
+    ("xml", "path", "field"),
+    [
+        (
+            message([account([claim("A-1").replace(DESCRIPTION, "<Beskrivelse></Beskrivelse>")])]),
+            f"{FIRST}/Beskrivelse",
+            "description",
+        ),
+        (
+            message(
+                [account([claim("A-1").replace(DESCRIPTION, "<Beskrivelse>  </Beskrivelse>")])]
+            ),
+            f"{FIRST}/Beskrivelse",
+            "description",
+        ),
+        (
+            message([account([claim("A-1").replace("<Hovedstol>1000.00", "<Hovedstol>")])]),
+            f"{FIRST}/Hovedstol",
+            "principal",
+        ),
+        (message([account([claim("")])]), f"{FIRST}/FordringID", "source_reference"),
+        (
+            message([account([claim("A-1", head="<FordringshaverRef/>")])]),
+            f"{FIRST}/FordringshaverRef",
+            "claimant_reference",
+        ),
+        (
+            message([account([claim("A-1").replace("<FraDato>2025-03-01", "<FraDato>")])]),
+            f"{FIRST}/Periode/FraDato",
+            "period_start_date",
+        ),
+        (
+            message(
+                [
+                    account(
+                        [claim("A-1", tail=liable(CPR_A) + "<Haeftelse><CPRNummer/></Haeftelse>")]
+                    )
+                ]
+            ),
+            f"{FIRST}/Haeftelse[2]/CPRNummer",
+            "liabilities.1.debtor_id",
+        ),
+        (
+            message(
+                [
+                    account(
+                        [
+                            claim(
+                                "A-1",
+                                tail=f"<Haeftelse><CPRNummer>{CPR_A}</CPRNummer><Navn/></Haeftelse>",
+                            )
+                        ]
+                    )
+                ]
+            ),
+            f"{FIRST}/Haeftelse[1]/Navn",
+            "liabilities.0.debtor_name",
+        ),
+        (
+            message([account([claim("A-1", tail="<Dokument><DokumentID/></Dokument>")])]),
+            f"{FIRST}/Dokument[1]/DokumentID",
+            "documents.0.reference",
+        ),
+        (
+            message(
+                [
+                    account(
+                        [
+                            claim(
+                                "A-1",
+                                tail="<Rentevalg><Renteregel/><RenteSatsKode>03</RenteSatsKode>"
+                                "</Rentevalg>",
+                            )
+                        ]
+                    )
+                ]
+            ),
+            f"{FIRST}/Rentevalg/Renteregel",
+            "interest.rule",
+        ),
+        (
+            message([account([claim("A-1")], number="")]),
+            f"{ROOT}/DebitorKonto[1]/CPRNummer",
+            "liabilities.0.debtor_id",
+        ),
+        (
+            message([account([claim("A-1")]).replace("<Navn>Borger 1</Navn>", "<Navn/>")]),
+            f"{ROOT}/DebitorKonto[1]/Navn",
+            "liabilities.0.debtor_name",
+        ),
+    ],
+    ids=[
+        "Beskrivelse",
+        "blank-Beskrivelse",
+        "Hovedstol",
+        "FordringID",
+        "FordringshaverRef",
+        "Periode-FraDato",
+        "Haeftelse-CPRNummer",
+        "Haeftelse-Navn",
+        "DokumentID",
+        "Renteregel",
+        "account-CPRNummer",
+        "account-Navn",
+    ],
+)
+def test_a_schema_problem_on_an_empty_element_names_its_canonical_field(
+    xml: str, path: str, field: str
+) -> None:
+    only = one(xml)
+
+    assert [(p.code, p.source_path, p.field) for p in only.problems] == [
+        ("xml.schema", path, field)
+    ]
+
+
+def test_an_empty_and_an_over_long_description_name_the_same_field() -> None:
+    empty = claim("A-1").replace(DESCRIPTION, "<Beskrivelse></Beskrivelse>")
+    long = claim("A-2").replace(DESCRIPTION, f"<Beskrivelse>{'x' * 101}</Beskrivelse>")
+    first, second = candidates(message([account([empty, long])]))
+
+    assert [(p.code, p.field) for p in first.problems] == [("xml.schema", "description")]
+    assert [(p.code, p.field) for p in second.problems] == [("xml.schema", "description")]
+
+
+def test_an_empty_element_in_an_inherited_liability_names_its_field_on_every_claim() -> None:
+    liabilities = f"<Haeftelse><CPRNummer>{CPR_A}</CPRNummer><ForaeldelsesDato/></Haeftelse>"
+    main, sub = candidates(
+        message([account([claim("A-1", tail=liabilities, subs=(sub_claim("R1"),))])])
+    )
+
+    for candidate in (main, sub):
+        assert [(p.source_path, p.field) for p in candidate.problems] == [
+            (f"{FIRST}/Haeftelse[1]/ForaeldelsesDato", "liabilities.0.limitation_date")
+        ]
+
+
+def test_the_accounts_empty_number_is_no_field_of_a_claim_with_its_own_liabilities() -> None:
+    only = one(message([account([claim("A-1", tail=liable(CPR_B))], number="")]))
+
+    assert [(p.source_path, p.field) for p in only.problems] == [
+        (f"{ROOT}/DebitorKonto[1]/CPRNummer", None)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("extra", "path"),
+    [
+        ("<Farve/>", f"{FIRST}/Farve"),
+        ('<x:Beskrivelse xmlns:x="urn:other"/>', f"{FIRST}/Beskrivelse"),
+        ('<x:Beskrivelse xmlns:x="urn:other">Tekst</x:Beskrivelse>', f"{FIRST}/Beskrivelse"),
+        (DESCRIPTION, f"{FIRST}/Beskrivelse"),
+    ],
+    ids=["unknown", "foreign-empty", "foreign-same-name", "known-twice"],
+)
+def test_an_element_the_schema_does_not_expect_names_no_field(extra: str, path: str) -> None:
+    only = one(message([account([claim("A-1").replace(DESCRIPTION, DESCRIPTION + extra)])]))
+
+    assert [(p.code, p.source_path, p.field) for p in only.problems] == [("xml.schema", path, None)]
+
+
+def test_an_element_after_a_missing_one_names_no_field() -> None:
+    # libxml2 reports the missing Hovedstol at the Beloeb found in its place.
+    only = one(message([account([claim("A-1").replace("<Hovedstol>1000.00</Hovedstol>", "")])]))
+
+    assert [(p.source_path, p.field) for p in only.problems] == [(f"{FIRST}/Beloeb", None)]
+    assert "Hovedstol" in only.problems[0].message
+
+
+def test_notes_keep_their_element_positions_after_an_empty_note() -> None:
+    tail = f"<Fordringsnote></Fordringsnote><Fordringsnote>{'y' * 1001}</Fordringsnote>"
+    only = one(message([account([claim("A-1", tail=tail)])]))
+
+    assert only.field_paths["notes.0"] == f"{FIRST}/Fordringsnote[2]"
+    assert [(p.source_path, p.field) for p in only.problems] == [
+        (f"{FIRST}/Fordringsnote[1]", "notes"),  # not among the claim's notes: no index
+        (f"{FIRST}/Fordringsnote[2]", "notes.0"),
+    ]
+
+
 def test_a_violation_in_a_sub_claim_stays_with_the_sub_claim() -> None:
     bad_sub = sub_claim("A-1-R2").replace("<SRBDato>2025-05-15", "<SRBDato>2025-02-30")
     main, good, bad = candidates(
@@ -635,11 +824,6 @@ def test_a_violation_in_a_liability_reaches_the_sub_claims_that_inherit_it() -> 
     assert main.problems[0].field == "liabilities.1.debtor_id"
     assert [p.source_path for p in inheriting.problems] == [path]
     assert owning.problems == ()
-
-
-def liable(*numbers: str) -> str:
-    """Haeftelse elements for CPR numbers, in order."""
-    return "".join(f"<Haeftelse><CPRNummer>{n}</CPRNummer></Haeftelse>" for n in numbers)
 
 
 def test_a_haeftelse_list_without_the_accounts_debitor_rejects_only_that_claim() -> None:
