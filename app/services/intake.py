@@ -47,7 +47,13 @@ from app.db.locks import hold_readiness
 from app.db.tables import Base, Claim, ClaimEvent, SourceMessage, Transfer
 from app.domain.admission import admit, related_type_problem
 from app.domain.catalogue import Catalogue
-from app.domain.claim import CanonicalClaim, ClaimCandidate, ClaimCategory, SourceSystem
+from app.domain.claim import (
+    CanonicalClaim,
+    ClaimCandidate,
+    ClaimCategory,
+    SourceSystem,
+    locate,
+)
 from app.domain.identifiers import contains_cpr_like, redact_cpr_like
 from app.domain.problems import Problem
 from app.encoding import dumps, dumps_bytes, model_json
@@ -761,6 +767,48 @@ def _check_within_message(items: Sequence[_Item]) -> None:
             )
         else:
             seen[ref] = item.candidate.index
+    _check_claimant_references(items)
+
+
+def _check_claimant_references(items: Sequence[_Item]) -> None:
+    """Reject each claim reusing the claimant reference of an earlier claim of the message.
+
+    PSRM requires a fordringshaverreference to be unique per claimant: it is how a claim is
+    known there and how a receipt finds its claim. Two claims of one message under one
+    reference cannot both go, so the first keeps it and each later one is rejected, kept for
+    the record under its own source reference. A claim already refused for its source
+    reference goes nowhere and is left out. Only the message is looked at, not the claims
+    stored before it.
+    """
+    seen: dict[tuple[str, str], int] = {}
+    for item in items:
+        if item.refused_reference:
+            continue
+        claim = item.claim
+        if claim is not None:
+            key = (claim.claimant_id, claim.claimant_reference)
+        else:
+            fields = item.candidate.fields
+            claimant, reference = fields.get("claimant_id"), fields.get("claimant_reference")
+            if not isinstance(claimant, str) or not isinstance(reference, str) or not reference:
+                continue
+            key = (claimant, reference)
+        first = seen.setdefault(key, item.candidate.index)
+        if first == item.candidate.index:
+            continue
+        item.problems.append(
+            Problem(
+                code="claimant_reference.duplicate_in_message",
+                field="claimant_reference",
+                source_path=locate(item.candidate, "claimant_reference"),
+                message=(
+                    f"the claimant reference is used by claim {first} of this message too; "
+                    "a fordringshaverreference must be unique per claimant"
+                ),
+                value=None if contains_cpr_like(key[1]) else key[1],
+            )
+        )
+        item.claim = None  # as every rejected claim: stored as sent
 
 
 def _refuse_reference(item: _Item, code: str, message: str, *, value: str | None = None) -> None:
@@ -874,8 +922,6 @@ def _link_related(
                 value=ref,
             )
         if problem is not None:
-            from app.domain.claim import locate
-
             item.problems.append(problem.at(locate(item.candidate, problem.field)))
             item.claim = None
             item.main_claim_id = None

@@ -8,6 +8,7 @@ a repeat differently from the claim it repeats. Runs on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import re
 import uuid
@@ -24,7 +25,7 @@ from app.db.session import Database
 from app.db.tables import Base, Claim, SourceMessage
 from app.logs import RedactCpr
 from app.main import create_app
-from tests.builders import auth
+from tests.builders import auth, ky_claim
 from tests.conftest import make_settings
 
 XML = {"Content-Type": "application/xml"}
@@ -114,6 +115,87 @@ class TestTheSameReferenceTwiceInOneMessage:
         results = response.json()["claims"]
         assert [r["result"] for r in results] == ["accepted", "rejected"]
         assert results[1]["problems"][0]["code"] == "claim.duplicate_in_message"
+
+
+def with_claimant_reference(body: bytes, reference: str, *claims: int) -> bytes:
+    """Give the message's claims `claims` (S-0000000 is 0) the FordringshaverRef `reference`."""
+    for n in claims:
+        found = f"<FordringID>S-{n:07d}</FordringID>".encode()
+        body = body.replace(
+            found, found + f"<FordringshaverRef>{reference}</FordringshaverRef>".encode()
+        )
+    return body
+
+
+class TestTheSameClaimantReferenceTwiceInOneMessage:
+    def test_the_later_claim_is_rejected_and_the_others_are_taken(self, client: TestClient) -> None:
+        body = with_claimant_reference(samples.message(3, message_id="C-1"), "FR-2026-1", 0, 2)
+
+        response = post_oir(client, body)
+
+        assert response.status_code == 202
+        results = response.json()["claims"]
+        assert [r["result"] for r in results] == ["accepted", "accepted", "rejected"]
+        assert [
+            (p["code"], p["field"], p["source_path"], p["value"]) for p in results[2]["problems"]
+        ] == [
+            (
+                "claimant_reference.duplicate_in_message",
+                "claimant_reference",
+                "/DebitorRegistrering/DebitorKonto[1]/Fordring[3]/FordringshaverRef",
+                "FR-2026-1",
+            )
+        ]
+        by_id = {c["id"]: c for c in stored(client)}
+        assert by_id[results[2]["claim_id"]]["state"] == "invalid"
+        assert by_id[results[2]["claim_id"]]["source_reference"] == "S-0000002"
+
+    def test_a_reference_sent_equal_to_anothers_derived_one_is_rejected(
+        self, client: TestClient
+    ) -> None:
+        # Without a FordringshaverRef, the first claim's is OIR- + its FordringID.
+        body = with_claimant_reference(samples.message(2, message_id="C-2"), "OIR-S-0000000", 1)
+
+        response = post_oir(client, body)
+
+        assert response.status_code == 202
+        first, second = response.json()["claims"]
+        assert first["result"] == "accepted"
+        assert [p["code"] for p in second["problems"]] == [
+            "claimant_reference.duplicate_in_message"
+        ]
+
+    def test_every_claim_after_the_first_is_rejected_even_when_all_share_it(
+        self, client: TestClient
+    ) -> None:
+        body = with_claimant_reference(samples.message(3, message_id="C-3"), "FR-9", 0, 1, 2)
+
+        response = post_oir(client, body)
+
+        assert response.status_code == 202
+        results = response.json()["claims"]
+        assert [r["result"] for r in results] == ["accepted", "rejected", "rejected"]
+        assert all("claim 0 of this message" in r["problems"][0]["message"] for r in results[1:])
+
+    def test_a_ky_message_is_held_to_it_as_well(self, client: TestClient) -> None:
+        claims = [
+            ky_claim("KY-1", claimantReference="SAG-7"),
+            ky_claim("KY-2", claimantReference="SAG-7"),
+        ]
+        body = json.dumps({"messageId": "C-4", "claims": claims}).encode()
+
+        response = client.post(
+            "/v1/intake/ky",
+            content=body,
+            headers={**auth("ky"), "Content-Type": "application/json"},
+        )
+
+        assert response.status_code == 202
+        first, second = response.json()["claims"]
+        assert first["result"] == "accepted"
+        assert [(p["code"], p["field"]) for p in second["problems"]] == [
+            ("claimant_reference.duplicate_in_message", "claimant_reference")
+        ]
 
 
 class TestRelatedClaimsOnARepeatedMainClaim:
