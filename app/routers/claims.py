@@ -17,9 +17,11 @@ router = APIRouter(prefix="/v1/claims", tags=["claims"])
 def _own_source(principal: PrincipalDep, requested: str | None) -> str | None:
     if principal.sees_all_claims:
         return requested
+    if "fagsystem" not in principal.roles or principal.source is None:
+        raise Forbidden("this key's roles do not allow reading claims")
     if requested is not None and requested != principal.source:
         raise Forbidden("a fagsystem reads only its own claims")
-    return principal.source or "-"
+    return principal.source
 
 
 _RECEIVED_FROM = (
@@ -38,8 +40,9 @@ _RECEIVED_TO = (
     "",
     responses={
         422: {
-            "description": "an unknown business area, fordringstype or state, a date-time "
-            "without an offset, or a cursor this service did not give out"
+            "description": "an unknown business area, fordringstype or state, a bound that is "
+            "not a date or a date-time with an offset, bounds the wrong way round, a limit "
+            "outside 1-500, or a cursor this service did not give out: every one listed"
         }
     },
 )
@@ -59,8 +62,11 @@ def list_claims(
     ] = None,
     received_from: Annotated[str | None, Query(description=_RECEIVED_FROM)] = None,
     received_to: Annotated[str | None, Query(description=_RECEIVED_TO)] = None,
-    cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[
+        str | None, Query(description="`next_cursor` of the page before, as given.")
+    ] = None,
+    # Read as text and checked with the filter, so that one answer lists every problem.
+    limit: Annotated[str | None, Query(description="Claims per page, 1-500 (default 100).")] = None,
 ) -> dict[str, Any]:
     """List claims, newest first, filtered; follow `next_cursor` for the next page."""
     where = claims.claim_filter(
@@ -71,8 +77,10 @@ def list_claims(
         state=state,
         received_from=received_from,
         received_to=received_to,
+        cursor=cursor,
+        limit=limit,
     )
-    return claims.page(session, where=where, limit=limit, cursor=cursor)
+    return claims.page(session, where=where)
 
 
 @router.get("/{claim_id}", responses={404: {"description": "no such claim"}})

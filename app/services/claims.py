@@ -47,6 +47,11 @@ STATES = (
 
 _KINDS = frozenset(kind.value for kind in IdentifierKind)
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# A date-time begins with its date: pydantic would also read "1" or "20261204" as seconds
+# since 1970.
+_DATE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ]")
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 500
 # Parsed as FastAPI parsed the parameter before dates were taken, so date-times keep their meaning.
 _INSTANT: TypeAdapter[dt.datetime] = TypeAdapter(dt.datetime)
 
@@ -61,6 +66,9 @@ class ClaimFilter:
     state: str | None = None
     received_from: dt.datetime | None = None
     received_to: dt.datetime | None = None
+    # Where the page starts: after this (received_at, id), newest first.
+    after: tuple[dt.datetime, uuid.UUID] | None = None
+    limit: int = DEFAULT_LIMIT
 
 
 def masked(data: dict[str, Any]) -> dict[str, Any]:
@@ -178,6 +186,8 @@ def claim_filter(
     state: str | None = None,
     received_from: str | None = None,
     received_to: str | None = None,
+    cursor: str | None = None,
+    limit: str | None = None,
 ) -> ClaimFilter:
     """Build the claim list's filter from its query parameters.
 
@@ -186,11 +196,22 @@ def claim_filter(
     exclusive).
 
     Raises:
-        InvalidRequest: an area, type or state the service does not know, or a bound that is
-            neither a date nor a date-time with an offset; every such parameter is listed.
+        InvalidRequest: an area, type or state the service does not know, a bound that is
+            neither a date nor a date-time with an offset, bounds the wrong way round, a limit
+            outside 1-500, or a cursor this service did not give out; every one is listed.
     """
     start, start_problem = _bound("received_from", received_from, whole_day=False)
     end, end_problem = _bound("received_to", received_to, whole_day=True)
+    after, cursor_problem = _decode_cursor(cursor) if cursor else (None, None)
+    count, limit_problem = _limit(limit)
+    order_problem = None
+    if start is not None and end is not None and start >= end:
+        order_problem = Problem(
+            code="request.range_reversed",
+            message="received_from must be before received_to (received_to is exclusive; "
+            "a date there includes its whole day)",
+            source_path="query/received_from",
+        )
     problems = [
         problem
         for problem in (
@@ -200,6 +221,9 @@ def claim_filter(
             _unknown("state", state, STATES, "claim states"),
             start_problem,
             end_problem,
+            order_problem,
+            cursor_problem,
+            limit_problem,
         )
         if problem is not None
     ]
@@ -212,6 +236,21 @@ def claim_filter(
         state=state,
         received_from=start,
         received_to=end,
+        after=after,
+        limit=count,
+    )
+
+
+def _limit(text: str | None) -> tuple[int, Problem | None]:
+    if text is None:
+        return DEFAULT_LIMIT, None
+    stripped = text.strip()
+    if stripped.isascii() and stripped.isdigit() and 1 <= int(stripped) <= MAX_LIMIT:
+        return int(stripped), None
+    return DEFAULT_LIMIT, Problem(
+        code="request.limit",
+        message=f"limit must be a whole number from 1 to {MAX_LIMIT}",
+        source_path="query/limit",
     )
 
 
@@ -237,6 +276,8 @@ def _bound(
             if whole_day:  # up to the next day's start, so the bound stays exclusive
                 day += dt.timedelta(days=1)
             return dt.datetime.combine(day, dt.time(), tzinfo=COPENHAGEN).astimezone(dt.UTC), None
+        if not _DATE_TIME.match(text):
+            raise ValueError("not a date-time")
         at = _INSTANT.validate_python(text)
         if at.utcoffset() is None:
             return None, Problem(
@@ -261,13 +302,24 @@ def _encode_cursor(received_at: dt.datetime, claim_id: uuid.UUID) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
+def _decode_cursor(cursor: str) -> tuple[tuple[dt.datetime, uuid.UUID] | None, Problem | None]:
+    """Return where a page starts, or the problem with the cursor (never an error: a cursor
+    is the caller's text, and anything that is not one this service made is refused)."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         at, claim_id = orjson.loads(base64.urlsafe_b64decode(padded))
-        return dt.datetime.fromisoformat(at), uuid.UUID(claim_id)
-    except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
-        raise InvalidRequest("the cursor is not one this service gave out") from exc
+        if not isinstance(at, str) or not isinstance(claim_id, str):
+            raise ValueError("not a cursor")
+        received = dt.datetime.fromisoformat(at)
+        if received.utcoffset() is None:
+            raise ValueError("not a cursor")  # this service's cursors carry UTC
+        return (received.astimezone(dt.UTC), uuid.UUID(claim_id)), None
+    except (ValueError, TypeError, OverflowError, orjson.JSONDecodeError):
+        return None, Problem(
+            code="request.cursor",
+            message="the cursor is not one this service gave out: send next_cursor as given",
+            source_path="query/cursor",
+        )
 
 
 def _filtered(query: Select[Claim, str], where: ClaimFilter) -> Select[Claim, str]:
@@ -286,20 +338,18 @@ def _filtered(query: Select[Claim, str], where: ClaimFilter) -> Select[Claim, st
     return query
 
 
-def page(session: Session, *, where: ClaimFilter, limit: int, cursor: str | None) -> dict[str, Any]:
-    """Return one page of claims, newest first, and the cursor of the next page.
-
-    Raises:
-        InvalidRequest: a cursor this service did not give out.
-    """
+def page(session: Session, *, where: ClaimFilter) -> dict[str, Any]:
+    """Return one page of claims (`where.limit`, after `where.after`), newest first, and the
+    cursor of the next page."""
     query = _filtered(
         select(Claim, SourceMessage.message_id).join(
             SourceMessage, SourceMessage.id == Claim.message_pk
         ),
         where,
     )
-    if cursor:
-        at, last_id = _decode_cursor(cursor)
+    limit = where.limit
+    if where.after is not None:
+        at, last_id = where.after
         query = query.where(
             or_(Claim.received_at < at, and_(Claim.received_at == at, Claim.id < last_id))
         )

@@ -6,11 +6,13 @@ really stored, rejected claims' raw fields included.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import re
 from typing import Any
 
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 
@@ -105,7 +107,10 @@ class TestReceivedDates:
         assert "Z" in problem["message"]
         assert "+01:00" in problem["message"]
 
-    @pytest.mark.parametrize("value", ["yesterday", "2026-02-30", "2026-13-01T00:00:00Z"])
+    # "1" and "20261204" were read as seconds since 1970 (an outside probe).
+    @pytest.mark.parametrize(
+        "value", ["yesterday", "2026-02-30", "2026-13-01T00:00:00Z", "1", "20261204", "1e9"]
+    )
     def test_neither_a_date_nor_a_date_time_is_422(self, client: TestClient, value: str) -> None:
         problem = one_problem(listed(client, received_from=value))
 
@@ -121,6 +126,25 @@ class TestReceivedDates:
         problem = one_problem(listed(client, **{name: value}))
 
         assert problem["source_path"] == f"query/{name}"
+
+    @pytest.mark.parametrize(
+        ("start", "end"),
+        [("2026-12-10", "2026-12-01"), ("2026-12-04T12:00:00Z", "2026-12-04T12:00:00Z")],
+    )
+    def test_bounds_the_wrong_way_round_are_422_not_an_empty_page(
+        self, client: TestClient, start: str, end: str
+    ) -> None:
+        problem = one_problem(listed(client, received_from=start, received_to=end))
+
+        assert (problem["code"], problem["source_path"]) == (
+            "request.range_reversed",
+            "query/received_from",
+        )
+
+    def test_one_day_from_and_to_is_that_day(self, client: TestClient) -> None:
+        assert listed(client, received_from="2026-12-04", received_to="2026-12-04").status_code == (
+            200
+        )
 
     def test_the_api_document_explains_the_date_bounds(self, client: TestClient) -> None:
         document = client.get("/openapi.json").json()
@@ -251,6 +275,42 @@ class TestUnknownFilterValues:
         assert response.status_code == 422
         paths = [p["source_path"] for p in response.json()["error"]["problems"]]
         assert paths == ["query/business_area", "query/state", "query/received_from"]
+
+    def test_a_bad_limit_and_cursor_are_reported_with_the_rest(self, client: TestClient) -> None:
+        # The limit was checked before anything else and alone; a bad cursor had no problem.
+        response = client.get(
+            "/v1/claims",
+            params={"limit": "0", "state": "nope", "cursor": "garbage"},
+            headers=auth("ops"),
+        )
+
+        assert response.status_code == 422
+        problems = response.json()["error"]["problems"]
+        assert [(p["code"], p["source_path"]) for p in problems] == [
+            ("request.enum", "query/state"),
+            ("request.cursor", "query/cursor"),
+            ("request.limit", "query/limit"),
+        ]
+
+    @pytest.mark.parametrize(
+        "position",
+        [
+            ["2026-12-07T09:41:05", "00000000-0000-0000-0000-000000000001"],  # no offset
+            ["2026-12-07", "00000000-0000-0000-0000-000000000001"],
+            ["0001-01-01T00:00:00+01:00", "00000000-0000-0000-0000-000000000001"],
+            ["9999-12-31T23:59:59-01:00", "00000000-0000-0000-0000-000000000001"],
+            ["2026-12-07T09:41:05+00:00", {"x": 1}],
+            [1, 2],
+            {"a": 1},
+        ],
+    )
+    def test_a_tampered_cursor_is_422_not_500(self, client: TestClient, position: Any) -> None:
+        # Each of these was a 500 (an outside probe).
+        cursor = base64.urlsafe_b64encode(orjson.dumps(position)).decode().rstrip("=")
+
+        problem = one_problem(listed(client, cursor=cursor))
+
+        assert (problem["code"], problem["source_path"]) == ("request.cursor", "query/cursor")
 
     def test_known_values_still_filter(self, client: TestClient) -> None:
         post(client, "M-8", ky_claim("OK-8"), ky_claim("CT30-1503851004"))

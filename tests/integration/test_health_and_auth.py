@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
+from app.db.session import Database
+from app.main import create_app
+from app.settings import ApiKey
 from tests.builders import auth
+from tests.conftest import make_settings
 
 
 class TestHealth:
@@ -93,6 +99,27 @@ class TestAuthentication:
         problem = response.json()["error"]["problems"][0]
         assert problem["source_path"] == "query/limit"
         assert "lots" not in response.text
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        ApiKey(principal="nobody", roles=[], key=SecretStr("no-roles-key")),
+        ApiKey(principal="sourceless", roles=["fagsystem"], key=SecretStr("sourceless-key")),
+    ],
+    ids=["no-roles", "fagsystem-without-source"],
+)
+def test_a_key_whose_roles_read_no_claims_is_403(database: Database, key: ApiKey) -> None:
+    # It was a 422 "source '-' is unknown" (an internal value) for the list, and a 404 for a
+    # claim by id (an outside probe).
+    app = create_app(make_settings(database.url, api_keys=[key]), database=database)
+    headers = {"Authorization": f"Bearer {key.key.get_secret_value()}"}
+    with TestClient(app) as client:
+        listed = client.get("/v1/claims", headers=headers)
+        one = client.get(f"/v1/claims/{uuid.uuid4()}", headers=headers)
+
+    assert (listed.status_code, one.status_code) == (403, 403)
+    assert "'-'" not in listed.text
 
 
 class TestApiDocument:
