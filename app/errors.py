@@ -29,6 +29,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.base import AdapterError, MessageContractError, MessageParseError
 from app.domain.identifiers import redact_cpr_like
@@ -118,6 +119,54 @@ def _response(status: int, body: dict[str, Any], headers: Mapping[str, str] | No
     )
 
 
+class _Incidents:
+    """Answer a fault of kravbro's own as a 500 in the one error shape, with an incident id.
+
+    Pure ASGI, inside Starlette's outermost error middleware and outside the handlers of the
+    expected errors: that middleware, handed an exception, answers and then raises it again,
+    so that uvicorn logged every fault a second time and closed the caller's keep-alive
+    connection without a word (its next request then failed on a reset connection). Here the
+    fault is logged once, with its traceback and incident id, and answered; the connection
+    stays usable. A fault after the answer has begun cannot be answered: it goes on up.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception as exc:
+            if started:
+                raise
+            incident = uuid.uuid4().hex[:12]
+            log.error(
+                "internal error incident=%s %s %s",
+                incident,
+                scope.get("method", ""),
+                scope.get("path", ""),
+                exc_info=exc,
+            )
+            body = error_body(
+                "internal_error",
+                "an internal error occurred and the request was not carried out (nothing of "
+                "it was stored); send it again, and if it fails again, report the incident id",
+                incident=incident,
+            )
+            await _response(500, body)(scope, receive, send)
+
+
 def register(app: FastAPI) -> None:
     """Render every expected error in one shape; replace FastAPI's input-echoing 422."""
 
@@ -147,23 +196,7 @@ def register(app: FastAPI) -> None:
         ]
         return _response(422, error_body("request.invalid", "the request is invalid", problems))
 
-    @app.exception_handler(Exception)
-    async def _internal_error(request: Request, exc: Exception) -> Any:
-        incident = uuid.uuid4().hex[:12]
-        log.error(
-            "internal error incident=%s %s %s",
-            incident,
-            request.method,
-            request.url.path,
-            exc_info=exc,
-        )
-        body = error_body(
-            "internal_error",
-            "an internal error occurred and the request was not carried out (nothing of it was "
-            "stored); send it again, and if it fails again, report the incident id",
-            incident=incident,
-        )
-        return _response(500, body)
+    app.add_middleware(_Incidents)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Any:

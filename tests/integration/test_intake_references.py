@@ -293,6 +293,27 @@ class TestAnUnexpectedFailure:
         assert "RuntimeError" in logged
         assert not CPR.search(logged)
 
+    def test_is_answered_by_the_app_and_goes_no_further(
+        self, database: Database, clock: Clock, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # An exception that leaves the app makes uvicorn log it a second time and close the
+        # caller's keep-alive connection unannounced (an outside probe): the app answers the
+        # 500 and keeps it. TestClient raises what leaves the app.
+        from app.services import intake
+
+        def broken(*args: Any, **kwargs: Any) -> None:
+            raise RuntimeError("broken on purpose")
+
+        monkeypatch.setattr(intake._Writes, "execute", broken)
+        app = create_app(make_settings(database.url), database=database, clock=clock)
+        with TestClient(app, raise_server_exceptions=True) as client:
+            first = post_oir(client, samples.message(1, message_id="R-13"))
+            monkeypatch.undo()
+            second = post_oir(client, samples.message(1, message_id="R-13"))
+
+        assert (first.status_code, first.json()["error"]["code"]) == (500, "internal_error")
+        assert second.status_code == 202
+
     def test_a_database_error_names_no_values(self, database: Database) -> None:
         row = {
             "id": uuid.uuid4(),
