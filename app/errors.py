@@ -6,11 +6,13 @@ Exception tree::
     ├── NotAuthenticated           401 no or unknown API key
     ├── Forbidden                  403 the key's roles do not allow it
     ├── NotFound                   404
-    ├── Conflict                   409 same id, different content
+    ├── Conflict                   409 same id, different content; a hearing decided already
+    │   └── PsrmRefused            409 PSRM answered and did not take a hearing decision
     ├── PayloadTooLarge            413
     ├── BodyIncomplete             400 the caller went before its body was sent
     ├── UnsupportedMediaType       415
-    └── InvalidRequest             400/422 with a list of problems
+    ├── InvalidRequest             400/422 with a list of problems
+    └── BadGateway                 502 PSRM could not be reached or did not answer
 
 Every error body has the same shape: ``{"error": {"code", "message", "problems": [...]}}``.
 Adapter errors (malformed or contract-breaking messages) are mapped here too. Nothing else is
@@ -74,6 +76,12 @@ class Conflict(AppError):
     code = "conflict"
 
 
+class PsrmRefused(Conflict):
+    """PSRM (or the simulator) answered and refused what kravbro passed on: nothing stored."""
+
+    code = "psrm.refused"
+
+
 class PayloadTooLarge(AppError):
     status_code = 413
     code = "message.too_large"
@@ -98,6 +106,13 @@ class UnsupportedMediaType(AppError):
 class InvalidRequest(AppError):
     status_code = 422
     code = "request.invalid"
+
+
+class BadGateway(AppError):
+    """PSRM could not be reached, did not answer in time or failed (5xx): nothing stored."""
+
+    status_code = 502
+    code = "psrm.unavailable"
 
 
 def error_body(

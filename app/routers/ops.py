@@ -304,7 +304,7 @@ def get_hearings(
 def post_hearing_decision(
     claim_id: uuid.UUID, request: HearingDecision, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, str]:
-    """Confirm or withdraw a claim in hearing; the decision is passed on to PSRM."""
+    """Confirm or withdraw a claim in hearing, once; stored only if PSRM (the simulator) took it."""
     _staff(principal)
     with runtime.db.transaction() as session:
         action_id = transfer.decide_hearing(
@@ -314,6 +314,6 @@ def post_hearing_decision(
             actor=principal.name,
             note=request.note,
             now=runtime.clock.now(),
+            portal=runtime.psrm_portal,
         )
-    runtime.psrm_portal.decide_hearing(action_id=action_id, confirm=request.decision == "confirm")
     return {"claim_id": str(claim_id), "action_id": action_id, "decision": request.decision}

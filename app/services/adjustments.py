@@ -36,7 +36,13 @@ REASONS = {
 DATE_REQUIRED = {("write_down", "INDB"), ("recall", "BORT")}
 DATE_FORBIDDEN = {("write_down", "REGU"), ("recall", "FEJL")}
 CLOSED = {"invalid", "rejected", "withdrawn", "recalled"}
-IN_FLIGHT = (transfer.QUEUED, transfer.IN_DELIVERY, transfer.SENT, transfer.HEARING)
+IN_FLIGHT = (
+    transfer.QUEUED,
+    transfer.IN_DELIVERY,
+    transfer.SENT,
+    transfer.HEARING,
+    transfer.CONFIRMED,
+)
 
 
 def _no_constant(name: str) -> Any:

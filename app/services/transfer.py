@@ -64,10 +64,13 @@ from adapters.psrm.messages import (
     WriteUp,
     WriteUpReason,
 )
+from adapters.psrm.portal import HearingPortal
 from app.db.session import Database
 from app.db.tables import Base, Claim, ClaimEvent, Delivery, Pause, Transfer
 from app.domain.claim import CanonicalClaim
+from app.domain.problems import Problem
 from app.encoding import dumps
+from app.errors import AppError, BadGateway, Conflict, NotFound, PsrmRefused
 from app.ids import new_id
 from app.metrics_registry import DEAD_LETTERS, RETRIES, TRANSFER_LATENCY
 
@@ -81,6 +84,7 @@ SENT = "sent"
 ACCEPTED = "accepted"
 REJECTED = "rejected"
 HEARING = "hearing"
+CONFIRMED = "confirmed"  # staff confirmed the hearing; PSRM's receipt still says HØRING
 WITHDRAWN = "withdrawn"
 DEAD = "dead"
 FINAL = frozenset({ACCEPTED, REJECTED, WITHDRAWN})
@@ -602,7 +606,7 @@ def apply_receipts(
         )
         .where(
             Transfer.delivery_pk == delivery_pk,
-            Transfer.state.in_([SENT, HEARING, IN_DELIVERY]),
+            Transfer.state.in_([SENT, HEARING, CONFIRMED, IN_DELIVERY]),
         )
         .order_by(Transfer.id)
     ).all()
@@ -611,7 +615,7 @@ def apply_receipts(
         receipt = by_action.get(row.action_id)
         if receipt is None or receipt.status is ActionStatus.MODTAGET:
             continue
-        if receipt.status is ActionStatus.HOERING and row.state == HEARING:
+        if receipt.status is ActionStatus.HOERING and row.state in (HEARING, CONFIRMED):
             continue
         outcomes.append((_Sent(*row), receipt))
     return _apply(session, outcomes, now=now, worker=worker, sending=False)
@@ -750,7 +754,7 @@ def promote_next(session: Session, *, claim_ids: Sequence[uuid.UUID], now: dt.da
         session.scalars(
             select(Transfer.claim_id).where(
                 Transfer.claim_id.in_(list(claim_ids)),
-                Transfer.state.in_([QUEUED, IN_DELIVERY, SENT, HEARING]),
+                Transfer.state.in_([QUEUED, IN_DELIVERY, SENT, HEARING, CONFIRMED]),
             )
         )
     )
@@ -836,7 +840,8 @@ def after_receipts(
     if not open_states:
         delivery.state, delivery.completed_at = COMPLETE, now
         return COMPLETE
-    wait = config.hearing_poll_seconds if open_states == {HEARING} else config.receipt_poll_seconds
+    hearings_only = open_states <= {HEARING, CONFIRMED}
+    wait = config.hearing_poll_seconds if hearings_only else config.receipt_poll_seconds
     delivery.next_attempt_at = now + dt.timedelta(seconds=wait)
     return D_SENT
 
@@ -1081,9 +1086,12 @@ def poll_receipts(
 # ---------------------------------------------------------------------------------------------
 # hearings
 
+# A decision and the past tense its event is named by (`hearing_confirmed`, `hearing_withdrawn`).
+DECIDED = {"confirm": "confirmed", "withdraw": "withdrawn"}
+
 
 def hearings(session: Session, *, limit: int) -> list[dict[str, Any]]:
-    """List claims PSRM has parked in hearing, oldest first, with the rules that sent them."""
+    """List claims PSRM has parked in hearing and staff have yet to decide, oldest first."""
     rows = session.execute(
         select(Transfer, Claim)
         .join(Claim, Claim.id == Transfer.claim_id)
@@ -1116,39 +1124,113 @@ def hearings(session: Session, *, limit: int) -> list[dict[str, Any]]:
 
 
 def decide_hearing(
-    session: Session, *, claim_id: uuid.UUID, confirm: bool, actor: str, note: str, now: dt.datetime
+    session: Session,
+    *,
+    claim_id: uuid.UUID,
+    confirm: bool,
+    actor: str,
+    note: str,
+    now: dt.datetime,
+    portal: HearingPortal,
 ) -> str:
-    """Record staff's decision on a claim in hearing; return the action id it concerns.
+    """Decide a claim's hearing, once; return the action id it concerns.
+
+    The decision is stored and passed on to PSRM (the simulator) in the caller's transaction,
+    both or neither: the transfer leaves `hearing` by a conditional update, the transaction's
+    first statement, so of two decisions at once the second waits for the first (the row's
+    lock on PostgreSQL, the database's on SQLite) and then finds nothing left to decide; and
+    PSRM is told before the transaction commits, so a decision PSRM refuses, or one that
+    cannot reach it, is rolled back whole. Should the commit itself fail after PSRM took the
+    decision, the receipt (UDFØRT, or AFVIST for a withdrawal) brings kravbro to PSRM's state.
 
     Confirming leaves the claim in hearing until PSRM's receipt says UDFØRT; withdrawing ends
     its transfer (the fagsystem may send a corrected claim under the same reference).
 
     Raises:
-        NotFound: the claim is not in hearing.
+        NotFound: the claim is not in hearing, and its hearing was not decided either.
+        Conflict: its hearing was decided already (problem `hearing.already_decided`).
+        PsrmRefused: PSRM answered and did not take the decision; nothing was stored.
+        BadGateway: PSRM could not be reached or did not answer; nothing was stored.
     """
-    from app.errors import NotFound
-
-    transfer_row = session.scalars(
-        select(Transfer).where(
-            Transfer.claim_id == claim_id, Transfer.state == HEARING, Transfer.kind == "create"
-        )
-    ).first()
-    if transfer_row is None:
-        raise NotFound(f"claim {claim_id} is not in hearing")
-    claim = session.get_one(Claim, claim_id)
-    if confirm:
-        kind = "hearing_confirmed"
-    else:
-        kind = "hearing_withdrawn"
-        transfer_row.state, transfer_row.updated_at = WITHDRAWN, now
+    decision = "confirm" if confirm else "withdraw"
+    action_id = session.execute(
+        update(Transfer)
+        .where(Transfer.claim_id == claim_id, Transfer.kind == "create", Transfer.state == HEARING)
+        .values(state=CONFIRMED if confirm else WITHDRAWN, updated_at=now)
+        .returning(Transfer.action_id)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if action_id is None:
+        raise _not_in_hearing(session, claim_id=claim_id)
+    if not confirm:
+        claim = session.get_one(Claim, claim_id)
         claim.state, claim.updated_at = "withdrawn", now
     session.add(
         ClaimEvent(
             claim_id=claim_id,
             at=now,
-            kind=kind,
+            kind=f"hearing_{DECIDED[decision]}",
             actor=actor,
-            detail={"note": note[:500], "action_id": transfer_row.action_id},
+            detail={"note": note[:500], "action_id": action_id},
         )
     )
-    return transfer_row.action_id
+    session.flush()
+    try:
+        portal.decide_hearing(action_id=action_id, confirm=confirm)
+    except PsrmRequestRejected as exc:
+        raise PsrmRefused(
+            f"PSRM did not take the decision to {decision} the hearing of claim {claim_id} "
+            f"({exc.message}); nothing was stored, the claim stays in hearing in kravbro, and "
+            "PSRM's next receipt will show where it stands",
+            extra={"claim_id": str(claim_id), "action_id": action_id},
+        ) from exc
+    except PsrmUnavailable as exc:
+        raise BadGateway(
+            f"the decision to {decision} the hearing of claim {claim_id} could not be passed on "
+            f"to PSRM ({exc.message}); nothing was stored, so send it again; should PSRM have "
+            "taken it after all, its next receipt will show it",
+            extra={"claim_id": str(claim_id), "action_id": action_id},
+        ) from exc
+    log.info("hearing decided claim=%s action=%s decision=%s", claim_id, action_id, decision)
+    return action_id
+
+
+def _not_in_hearing(session: Session, *, claim_id: uuid.UUID) -> AppError:
+    """Say why a claim's hearing cannot be decided: decided already (409), or none (404)."""
+    latest = session.scalars(
+        select(Transfer)
+        .where(Transfer.claim_id == claim_id, Transfer.kind == "create")
+        .order_by(Transfer.seq.desc())
+        .limit(1)
+    ).first()
+    kinds = {f"hearing_{past}": decision for decision, past in DECIDED.items()}
+    if latest is None:
+        return NotFound(f"claim {claim_id} is not in hearing")
+    earlier = next(
+        (
+            event
+            for event in session.scalars(
+                select(ClaimEvent)
+                .where(ClaimEvent.claim_id == claim_id, ClaimEvent.kind.in_(list(kinds)))
+                .order_by(ClaimEvent.id.desc())
+            )
+            if event.detail.get("action_id") == latest.action_id
+        ),
+        None,
+    )
+    if earlier is None:
+        return NotFound(f"claim {claim_id} is not in hearing")
+    decided = {"decision": kinds[earlier.kind], "by": earlier.actor, "at": earlier.at.isoformat()}
+    return Conflict(
+        f"the hearing of claim {claim_id} was already decided ({decided['decision']}, by "
+        f"{decided['by']} at {decided['at']}); a hearing is decided once, and nothing was changed",
+        problems=[
+            Problem(
+                code="hearing.already_decided",
+                message="this hearing has been decided; a decision cannot be changed or repeated",
+                source_path="/decision",
+                value=decided["decision"],
+            )
+        ],
+        extra={"claim_id": str(claim_id), "action_id": latest.action_id, "decided": decided},
+    )

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -18,6 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from adapters.psrm import simulator
+from adapters.psrm.portal import HearingPortal
 from app.clock import Clock
 from app.db.session import Database
 from app.domain import catalogue as catalogue_module
@@ -27,7 +30,7 @@ from app.worker import TransferWorker, psrm_client
 from tests.builders import auth, ky_claim
 from tests.conftest import make_settings
 from tests.golden import CONTRACTS
-from tests.live import serve
+from tests.live import free_port, serve
 
 JSON = {"Content-Type": "application/json"}
 
@@ -67,6 +70,17 @@ class Scenario:
         assert response.status_code == 200
         result: dict[str, Any] = response.json()
         return result
+
+    def events(self, claim_id: str) -> list[str]:
+        response = self.client.get(f"/v1/claims/{claim_id}/events", headers=auth("ops"))
+        assert response.status_code == 200
+        return [event["kind"] for event in response.json()]
+
+    def decide(self, claim_id: str, decision: str) -> httpx.Response:
+        response: httpx.Response = self.client.post(
+            f"/v1/ops/hearings/{claim_id}", json={"decision": decision}, headers=auth("ops")
+        )
+        return response
 
     def psrm_state(self) -> dict[str, Any]:
         state: dict[str, Any] = httpx.get(f"{self.psrm_url}/admin/state").json()
@@ -294,6 +308,124 @@ class TestPsrmAnswers:
             "/v1/claims", params={"state": "rejected"}, headers=auth("ky")
         ).json()
         assert [c["id"] for c in mine["items"]] == [claim_id]
+
+
+class TestHearingDecisions:
+    """A hearing is decided once, and kravbro records only what PSRM took."""
+
+    def in_hearing(self, scenario: Scenario, reference: str = "R-BIG") -> str:
+        scenario.onboard()
+        big = ky_claim(reference, principal="150000.00", amount="150000.00")
+        claim_id: str = scenario.post(f"M-{reference}", big)["claims"][0]["claim_id"]
+        scenario.drain()
+        assert scenario.claim(claim_id)["state"] == "hearing"
+        return claim_id
+
+    @pytest.mark.parametrize("second", ["confirm", "withdraw"])
+    def test_a_second_decision_on_a_decided_hearing_is_a_409_and_changes_nothing(
+        self, scenario: Scenario, second: str
+    ) -> None:
+        claim_id = self.in_hearing(scenario)
+        assert scenario.decide(claim_id, "confirm").status_code == 200
+
+        again = scenario.decide(claim_id, second)
+
+        assert again.status_code == 409, again.text
+        error = again.json()["error"]
+        assert error["code"] == "conflict"
+        assert [p["code"] for p in error["problems"]] == ["hearing.already_decided"]
+        assert error["decided"]["decision"] == "confirm"
+        assert "already decided" in error["message"]
+        assert scenario.client.get("/v1/ops/hearings", headers=auth("ops")).json() == []
+        assert scenario.claim(claim_id)["state"] == "hearing"
+        assert scenario.events(claim_id) == ["received", "sent", "hearing", "hearing_confirmed"]
+        assert scenario.psrm_state()["claims_by_status"] == {"UDFØRT": 1}
+
+        scenario.advance(minutes=2)
+        scenario.drain()
+        assert scenario.claim(claim_id)["state"] == "at_psrm"
+        assert scenario.decide(claim_id, "withdraw").status_code == 409
+        assert scenario.events(claim_id).count("hearing_confirmed") == 1
+
+    def test_a_withdrawn_hearing_cannot_be_confirmed_afterwards(self, scenario: Scenario) -> None:
+        claim_id = self.in_hearing(scenario)
+        assert scenario.decide(claim_id, "withdraw").status_code == 200
+
+        again = scenario.decide(claim_id, "confirm")
+
+        assert again.status_code == 409, again.text
+        assert again.json()["error"]["decided"]["decision"] == "withdraw"
+        assert scenario.claim(claim_id)["state"] == "withdrawn"
+        assert scenario.events(claim_id)[-1] == "hearing_withdrawn"
+        assert scenario.events(claim_id).count("hearing_withdrawn") == 1
+        assert scenario.psrm_state()["claims_by_status"] == {"AFVIST": 1}
+
+    def test_concurrent_decisions_on_one_hearing_have_one_winner_and_one_event(
+        self, scenario: Scenario
+    ) -> None:
+        claim_id = self.in_hearing(scenario)
+        callers = 4
+        start = threading.Barrier(callers)
+
+        def decide() -> int:
+            start.wait()
+            return scenario.decide(claim_id, "confirm").status_code
+
+        with ThreadPoolExecutor(callers) as pool:
+            statuses = sorted(pool.map(lambda _: decide(), range(callers)))
+
+        assert statuses == [200, 409, 409, 409]
+        assert scenario.events(claim_id).count("hearing_confirmed") == 1
+        assert scenario.psrm_state()["claims_by_status"] == {"UDFØRT": 1}
+
+    def test_a_decision_psrm_refuses_stores_nothing_and_says_so(self, scenario: Scenario) -> None:
+        claim_id = self.in_hearing(scenario)
+        (listed,) = scenario.client.get("/v1/ops/hearings", headers=auth("ops")).json()
+        # Someone confirmed it at PSRM itself (the portal), so PSRM has no hearing left to decide.
+        decided = httpx.post(
+            f"{scenario.psrm_url}/admin/hearing/{listed['action_id']}",
+            json={"decision": "confirm"},
+        )
+        assert decided.status_code == 200
+
+        refused = scenario.decide(claim_id, "withdraw")
+
+        assert refused.status_code == 409, refused.text
+        error = refused.json()["error"]
+        assert error["code"] == "psrm.refused"
+        assert "nothing was stored" in error["message"]
+        assert "no claim waits in hearing" in error["message"]
+        assert "incident" not in error
+        assert scenario.claim(claim_id)["state"] == "hearing"
+        assert scenario.events(claim_id) == ["received", "sent", "hearing"]
+        listed_after = scenario.client.get("/v1/ops/hearings", headers=auth("ops")).json()
+        assert [h["claim_id"] for h in listed_after] == [claim_id]
+
+        scenario.advance(minutes=2)
+        scenario.drain()
+        assert scenario.claim(claim_id)["state"] == "at_psrm"
+
+    def test_a_decision_that_cannot_reach_psrm_stores_nothing_and_is_a_502(
+        self, scenario: Scenario
+    ) -> None:
+        claim_id = self.in_hearing(scenario)
+        runtime = scenario.client.app.state.runtime  # type: ignore[attr-defined]
+        reachable = runtime.psrm_portal
+        runtime.psrm_portal = HearingPortal(f"http://127.0.0.1:{free_port()}", timeout=2)
+
+        failed = scenario.decide(claim_id, "withdraw")
+
+        assert failed.status_code == 502, failed.text
+        error = failed.json()["error"]
+        assert error["code"] == "psrm.unavailable"
+        assert "nothing was stored" in error["message"]
+        assert scenario.claim(claim_id)["state"] == "hearing"
+        assert scenario.events(claim_id) == ["received", "sent", "hearing"]
+        assert scenario.psrm_state()["hearings"] != []
+
+        runtime.psrm_portal = reachable
+        assert scenario.decide(claim_id, "withdraw").status_code == 200
+        assert scenario.claim(claim_id)["state"] == "withdrawn"
 
 
 class TestFailures:
