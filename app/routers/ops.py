@@ -17,6 +17,10 @@ from app.services import onboarding, queue, readiness, transfer
 
 router = APIRouter(prefix="/v1/ops", tags=["operations"])
 
+# Transfer ids are 64-bit integers from 1: anything else names no transfer, and a larger
+# number is more than the database driver can bind (it ended in a 500).
+TransferId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
 
 def _staff(principal: Principal) -> None:
     principal.require("operations")
@@ -59,7 +63,7 @@ class RequeueRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    transfer_ids: list[int] | None = Field(default=None, max_length=100_000)
+    transfer_ids: list[TransferId] | None = Field(default=None, max_length=100_000)
     all: bool = False
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.builders import auth
@@ -195,3 +196,16 @@ class TestCorrections:
         result = response.json()["error"]["claims"][0]
         assert "claim_id" not in result
         assert result["result"] == "rejected"
+
+
+class TestRequeue:
+    @pytest.mark.parametrize("transfer_id", [2**70, 2**63, 0, -1])
+    def test_an_id_no_transfer_can_have_is_422_at_its_place(
+        self, client: TestClient, transfer_id: int
+    ) -> None:
+        response = client.post(
+            "/v1/ops/requeue", json={"transfer_ids": [1, transfer_id]}, headers=auth("ops")
+        )
+
+        assert response.status_code == 422
+        assert response.json()["error"]["problems"][0]["source_path"] == "body/transfer_ids/1"
