@@ -14,6 +14,10 @@ from zoneinfo import ZoneInfo
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 
 
+class OutOfRange(ValueError):
+    """The clock was asked to read an instant outside the range it may read."""
+
+
 class Clock:
     """A clock that is the real one unless set or shifted."""
 
@@ -49,3 +53,34 @@ class Clock:
         """Return to the real time."""
         with self._lock:
             self._offset = dt.timedelta(0)
+
+    def change(
+        self,
+        *,
+        reset: bool = False,
+        to: dt.datetime | None = None,
+        by: dt.timedelta = dt.timedelta(0),
+        within: tuple[dt.datetime, dt.datetime],
+    ) -> dt.datetime:
+        """Reset, set and advance the clock in one step; return what it then reads.
+
+        The clock must then read an instant in `within` (its start included, its end not).
+
+        Raises:
+            ValueError: `to` without a timezone.
+            OutOfRange: the clock would leave `within`; it is left as it was.
+        """
+        if to is not None and to.tzinfo is None:
+            raise ValueError("the clock is set with a timezone-aware instant")
+        with self._lock:
+            base = self._fixed if self._fixed is not None else dt.datetime.now(dt.UTC)
+            offset = dt.timedelta(0) if reset else self._offset
+            if to is not None:
+                offset = to - base
+            offset += by
+            # Compared as offsets: `base + offset` itself may lie beyond what a datetime holds.
+            start, end = within
+            if not start - base <= offset < end - base:
+                raise OutOfRange(f"the clock would leave {start.isoformat()}–{end.isoformat()}")
+            self._offset = offset
+            return base + offset

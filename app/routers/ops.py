@@ -7,10 +7,13 @@ import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from app.auth import Principal
+from app.clock import COPENHAGEN, OutOfRange
 from app.deps import PrincipalDep, RuntimeDep, SessionDep
+from app.domain.claim import EARLIEST_DATE, LATEST_DATE
+from app.domain.problems import Problem
 from app.domain.readiness import OnboardingState
 from app.errors import Forbidden, InvalidRequest
 from app.services import onboarding, queue, readiness, transfer
@@ -20,6 +23,14 @@ router = APIRouter(prefix="/v1/ops", tags=["operations"])
 # Transfer ids are 64-bit integers from 1: anything else names no transfer, and a larger
 # number is more than the database driver can bind (it ended in a 500).
 TransferId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+# The clock shows (in Copenhagen) only the dates a claim may hold: the years and days the rules
+# add to today then stay within what a date can hold (year 9999 and year 1 ended in a 500).
+CLOCK_RANGE = (
+    dt.datetime.combine(EARLIEST_DATE, dt.time(), tzinfo=COPENHAGEN),
+    dt.datetime.combine(LATEST_DATE + dt.timedelta(days=1), dt.time(), tzinfo=COPENHAGEN),
+)
+MAX_ADVANCE_DAYS = (LATEST_DATE - EARLIEST_DATE).days
 
 
 def _staff(principal: Principal) -> None:
@@ -81,8 +92,8 @@ class ClockRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    now: dt.datetime | None = None
-    advance_days: int | None = None
+    now: AwareDatetime | None = Field(default=None, description="with its UTC offset")
+    advance_days: int | None = Field(default=None, ge=-MAX_ADVANCE_DAYS, le=MAX_ADVANCE_DAYS)
     reset: bool = False
 
 
@@ -254,13 +265,30 @@ def post_clock(
     principal.require("admin")
     if not runtime.settings.clock_control:
         raise Forbidden("the clock can only be set when KRAVBRO_CLOCK_CONTROL is on")
-    if request.reset:
-        runtime.clock.reset()
-    if request.now is not None:
-        runtime.clock.set(request.now)
-    if request.advance_days:
-        runtime.clock.advance(dt.timedelta(days=request.advance_days))
-    return {"now": runtime.clock.now().isoformat(), "today": runtime.clock.today().isoformat()}
+    start, end = CLOCK_RANGE
+    if request.now is not None and not start <= request.now < end:
+        raise _clock_out_of_range("now")
+    try:
+        now = runtime.clock.change(
+            reset=request.reset,
+            to=request.now,
+            by=dt.timedelta(days=request.advance_days or 0),
+            within=CLOCK_RANGE,
+        )
+    except OutOfRange as exc:
+        raise _clock_out_of_range("advance_days") from exc
+    return {"now": now.isoformat(), "today": now.astimezone(COPENHAGEN).date().isoformat()}
+
+
+def _clock_out_of_range(field: str) -> InvalidRequest:
+    message = (
+        f"the clock must show a date from {EARLIEST_DATE} to {LATEST_DATE} in Copenhagen, "
+        "the dates a claim may hold"
+    )
+    problem = Problem(
+        code="clock.out_of_range", message=message, field=field, source_path=f"body/{field}"
+    )
+    return InvalidRequest("the clock was not changed", problems=[problem])
 
 
 @router.get("/dead-letters")

@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from app.clock import Clock
+from app.db.session import Database
+from app.main import create_app
 from tests.builders import auth
 from tests.builders import ky_claim as claim
+from tests.conftest import TODAY, make_settings
 
 JSON = {"Content-Type": "application/json"}
+
+
+@pytest.fixture
+def staff(database: Database, clock: Clock) -> Iterator[TestClient]:
+    """The API with the clock controllable."""
+    settings = make_settings(database.url, clock_control=True)
+    app = create_app(settings, database=database, clock=clock)
+    with TestClient(app) as test_client:
+        yield test_client
 
 
 def post(client: TestClient, message_id: str, *claims: dict[str, Any]) -> dict[str, Any]:
@@ -209,3 +223,62 @@ class TestRequeue:
 
         assert response.status_code == 422
         assert response.json()["error"]["problems"][0]["source_path"] == "body/transfer_ids/1"
+
+
+def set_clock(client: TestClient, **body: Any) -> Any:
+    return client.post("/v1/ops/clock", json=body, headers=auth("admin"))
+
+
+class TestClockControl:
+    def test_a_time_without_a_utc_offset_is_422(self, staff: TestClient) -> None:
+        response = set_clock(staff, now="2026-12-07T10:00:00")
+
+        assert response.status_code == 422
+        problem = response.json()["error"]["problems"][0]
+        assert problem["source_path"] == "body/now"
+        assert "timezone" in problem["message"]
+
+    @pytest.mark.parametrize(
+        "now",
+        [
+            "9999-12-31T23:59:59Z",
+            "0001-01-01T00:00:00+01:00",
+            "1899-12-31T12:00:00Z",
+            "2199-12-31T23:30:00Z",  # already 2200 in Copenhagen
+        ],
+    )
+    def test_a_time_beyond_the_dates_the_rules_hold_is_422(
+        self, staff: TestClient, clock: Clock, now: str
+    ) -> None:
+        response = set_clock(staff, now=now)
+
+        assert response.status_code == 422
+        problem = response.json()["error"]["problems"][0]
+        assert problem["source_path"] == "body/now"
+        assert "1900-01-01" in problem["message"]
+        assert "2199-12-31" in problem["message"]
+        assert clock.now() == TODAY
+
+    def test_advancing_by_more_days_than_the_range_holds_is_422(self, staff: TestClient) -> None:
+        response = set_clock(staff, advance_days=100_000_000)
+
+        assert response.status_code == 422
+        assert response.json()["error"]["problems"][0]["source_path"] == "body/advance_days"
+
+    def test_advancing_past_the_last_date_is_422_and_leaves_the_clock(
+        self, staff: TestClient, clock: Clock
+    ) -> None:
+        response = set_clock(staff, now="2199-12-30T12:00:00Z", advance_days=5)
+
+        assert response.status_code == 422
+        problem = response.json()["error"]["problems"][0]
+        assert problem["code"] == "clock.out_of_range"
+        assert problem["field"] == "advance_days"
+        assert clock.now() == TODAY
+
+    def test_the_first_and_the_last_date_may_be_set(self, staff: TestClient) -> None:
+        first = set_clock(staff, now="1900-01-01T12:00:00+01:00")
+        last = set_clock(staff, now="2199-12-30T12:00:00Z", advance_days=1)
+
+        assert first.json()["today"] == "1900-01-01"
+        assert last.json()["today"] == "2199-12-31"
