@@ -21,7 +21,7 @@ from app.domain.catalogue import Catalogue
 from app.domain.claim import CanonicalClaim
 from app.domain.readiness import HoldReason, OnboardingState
 from app.domain.readiness import Onboarding as OnboardingVerdict
-from app.errors import InvalidRequest, NotFound
+from app.errors import Forbidden, InvalidRequest, NotFound
 from app.ids import new_id
 from app.services import readiness
 
@@ -280,6 +280,8 @@ def pause(
 ) -> dict[str, Any]:
     """Place a pause (on everything, an area, or a type); queued claims in it go back to held.
 
+    Only `holder` (the caller who places it) or an admin may lift it again.
+
     Raises:
         NotFound: unknown area.
         InvalidRequest: an unknown type, or no reason given.
@@ -323,19 +325,27 @@ def resume(
     claimant_id: str,
     pause_id: uuid.UUID,
     actor: str,
+    may_lift_any: bool = False,
     catalogue: Catalogue,
     today: dt.date,
     now: dt.datetime,
 ) -> dict[str, Any]:
-    """Lift one pause; claims no longer paused by anyone are assessed again.
+    """Lift one pause as `actor`, its holder (or anyone's, if `may_lift_any`: an admin).
+
+    Claims no longer paused by anyone are assessed again.
 
     Raises:
         NotFound: no active pause with that id.
+        Forbidden: `actor` does not hold the pause and may not lift anyone's.
     """
     hold_readiness(session.connection(), claimant_id, exclusive=True)
     row = session.get(Pause, pause_id)
     if row is None or row.claimant_id != claimant_id or row.lifted_at is not None:
         raise NotFound(f"no active pause {pause_id}")
+    if row.holder != actor and not may_lift_any:
+        raise Forbidden(
+            f"pause {pause_id} is held by {row.holder}; only they or an admin may lift it"
+        )
     row.lifted_by, row.lifted_at = actor, now
     session.flush()
     counts = _reassess_scope(

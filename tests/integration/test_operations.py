@@ -8,21 +8,28 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from app.clock import Clock
 from app.db.session import Database
 from app.main import create_app
+from app.settings import ApiKey
 from tests.builders import auth
 from tests.builders import ky_claim as claim
 from tests.conftest import TODAY, make_settings
 
 JSON = {"Content-Type": "application/json"}
+# Besides the demo keys: a second operations key.
+OTHER_OPS = {"Authorization": "Bearer other-ops-key"}
+STAFF_KEYS = [
+    ApiKey(principal="other-ops", roles=["operations"], key=SecretStr("other-ops-key")),
+]
 
 
 @pytest.fixture
 def staff(database: Database, clock: Clock) -> Iterator[TestClient]:
-    """The API with the clock controllable."""
-    settings = make_settings(database.url, clock_control=True)
+    """The API with a second operations key, and the clock controllable."""
+    settings = make_settings(database.url, api_keys=STAFF_KEYS, clock_control=True)
     app = create_app(settings, database=database, clock=clock)
     with TestClient(app) as test_client:
         yield test_client
@@ -210,6 +217,54 @@ class TestCorrections:
         result = response.json()["error"]["claims"][0]
         assert "claim_id" not in result
         assert result["result"] == "rejected"
+
+
+def pause(client: TestClient, headers: dict[str, str], **body: Any) -> Any:
+    return client.post("/v1/ops/pauses", json={"reason": "afstemning", **body}, headers=headers)
+
+
+def resume(client: TestClient, pause_id: str, headers: dict[str, str], **body: Any) -> Any:
+    return client.post(f"/v1/ops/pauses/{pause_id}/resume", json=body, headers=headers)
+
+
+class TestPauses:
+    def test_the_holder_is_the_key_that_placed_the_pause(self, staff: TestClient) -> None:
+        placed = pause(staff, auth("ops"), area="socialret")
+
+        assert placed.status_code == 201
+        assert placed.json()["holder"] == "demo-ops"
+
+    def test_a_pause_cannot_be_placed_in_another_name(self, staff: TestClient) -> None:
+        response = pause(staff, auth("ops"), holder="demo-admin")
+
+        assert response.status_code == 422
+        assert response.json()["error"]["problems"][0]["source_path"] == "body/holder"
+        assert staff.get("/v1/ops/pauses", headers=auth("ops")).json() == []
+
+    def test_naming_the_holder_in_the_body_does_not_lift_their_pause(
+        self, staff: TestClient
+    ) -> None:
+        placed = pause(staff, auth("admin"), area="socialret").json()
+
+        impersonating = resume(staff, placed["id"], auth("ops"), holder="demo-admin")
+        plain = resume(staff, placed["id"], auth("ops"))
+
+        assert impersonating.status_code == 422
+        assert impersonating.json()["error"]["problems"][0]["source_path"] == "body/holder"
+        assert plain.status_code == 403
+        active = staff.get("/v1/ops/pauses", headers=auth("ops")).json()
+        assert [p["id"] for p in active] == [placed["id"]]
+
+    def test_only_the_holder_or_an_admin_lifts_a_pause(self, staff: TestClient) -> None:
+        placed = pause(staff, auth("ops")).json()
+
+        refused = resume(staff, placed["id"], OTHER_OPS)
+        lifted = resume(staff, placed["id"], auth("admin"))
+
+        assert refused.status_code == 403
+        assert refused.json()["error"]["code"] == "auth.forbidden"
+        assert lifted.status_code == 200
+        assert lifted.json()["lifted_by"] == "demo-admin"
 
 
 class TestRequeue:
