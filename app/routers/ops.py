@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Body, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from app.auth import Principal
@@ -217,7 +217,12 @@ def post_pause(
 
 @router.post("/pauses/{pause_id}/resume")
 def post_resume(
-    pause_id: uuid.UUID, request: ResumeRequest, principal: PrincipalDep, runtime: RuntimeDep
+    pause_id: uuid.UUID,
+    principal: PrincipalDep,
+    runtime: RuntimeDep,
+    # Optional: the request says nothing, so no body (or `{}`) will do; it is read only to
+    # refuse fields that are not there.
+    body: Annotated[ResumeRequest | None, Body()] = None,
 ) -> dict[str, Any]:
     """Lift one pause. Only its holder (or an admin) may; other pauses stay in force."""
     _staff(principal)

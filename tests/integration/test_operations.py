@@ -266,6 +266,14 @@ class TestPauses:
         assert lifted.status_code == 200
         assert lifted.json()["lifted_by"] == "demo-admin"
 
+    def test_the_holder_lifts_a_pause_without_sending_a_body(self, staff: TestClient) -> None:
+        placed = pause(staff, auth("ops")).json()
+
+        response = staff.post(f"/v1/ops/pauses/{placed['id']}/resume", headers=auth("ops"))
+
+        assert response.status_code == 200, response.text
+        assert response.json()["lifted_by"] == "demo-ops"
+
 
 class TestRequeue:
     @pytest.mark.parametrize("transfer_id", [2**70, 2**63, 0, -1])
