@@ -19,6 +19,7 @@ from app.db.locks import hold_readiness
 from app.db.tables import Onboarding, OnboardingChange, Pause
 from app.domain.catalogue import Catalogue
 from app.domain.claim import CanonicalClaim
+from app.domain.problems import Problem
 from app.domain.readiness import HoldReason, OnboardingState
 from app.domain.readiness import Onboarding as OnboardingVerdict
 from app.errors import Forbidden, InvalidRequest, NotFound
@@ -30,6 +31,27 @@ def _area(catalogue: Catalogue, area: str) -> None:
     if area not in catalogue.areas:
         known = ", ".join(sorted(catalogue.areas))
         raise NotFound(f"no business area {area!r}; known areas: {known}")
+
+
+def _type_in_area(catalogue: Catalogue, fordringstype: str, area: str | None) -> None:
+    """Refuse a type the catalogue does not know, or one of another area than `area`."""
+    kind = catalogue.get(fordringstype)
+    if kind is None:
+        code, message = (
+            "fordringstype.unknown",
+            f"fordringstype {fordringstype} is not in the catalogue",
+        )
+    elif area is not None and kind.area != area:
+        code, message = (
+            "fordringstype.not_in_area",
+            f"fordringstype {fordringstype} is not in business area {area}",
+        )
+    else:
+        return
+    problem = Problem(
+        code=code, message=message, field="fordringstype", source_path="body/fordringstype"
+    )
+    raise InvalidRequest(message, problems=[problem])
 
 
 def _reassess_scope(
@@ -115,8 +137,8 @@ def set_state(
         InvalidRequest: a type that is not in the area.
     """
     _area(catalogue, area)
-    if fordringstype and ((kind := catalogue.get(fordringstype)) is None or kind.area != area):
-        raise InvalidRequest(f"fordringstype {fordringstype} is not in business area {area}")
+    if fordringstype:
+        _type_in_area(catalogue, fordringstype, area)
     # Before anything is read: claims decided meanwhile are then in the re-assessment.
     hold_readiness(session.connection(), claimant_id, exclusive=True)
     row = session.scalars(
@@ -284,12 +306,12 @@ def pause(
 
     Raises:
         NotFound: unknown area.
-        InvalidRequest: an unknown type, or no reason given.
+        InvalidRequest: an unknown type, a type of another area, or no reason given.
     """
     if area is not None:
         _area(catalogue, area)
-    if fordringstype is not None and catalogue.get(fordringstype) is None:
-        raise InvalidRequest(f"fordringstype {fordringstype} is not in the catalogue")
+    if fordringstype is not None:
+        _type_in_area(catalogue, fordringstype, area)
     if not reason.strip() or not holder.strip():
         raise InvalidRequest("a pause needs a holder and a reason")
     hold_readiness(session.connection(), claimant_id, exclusive=True)

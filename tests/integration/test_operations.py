@@ -274,6 +274,13 @@ class TestPauses:
         assert response.status_code == 200, response.text
         assert response.json()["lifted_by"] == "demo-ops"
 
+    def test_a_type_outside_the_area_is_refused(self, staff: TestClient) -> None:
+        response = pause(staff, auth("ops"), area="socialret", fordringstype="KFDAINS")
+
+        assert response.status_code == 422
+        assert response.json()["error"]["problems"][0]["field"] == "fordringstype"
+        assert staff.get("/v1/ops/pauses", headers=auth("ops")).json() == []
+
 
 class TestRequeue:
     @pytest.mark.parametrize("transfer_id", [2**70, 2**63, 0, -1])
