@@ -19,6 +19,7 @@ from app.db.locks import hold_readiness
 from app.db.tables import Onboarding, OnboardingChange, Pause
 from app.domain.catalogue import Catalogue
 from app.domain.claim import CanonicalClaim
+from app.domain.identifiers import mask_cpr_like
 from app.domain.problems import Problem
 from app.domain.readiness import HoldReason, OnboardingState
 from app.domain.readiness import Onboarding as OnboardingVerdict
@@ -26,16 +27,27 @@ from app.errors import Forbidden, InvalidRequest, NotFound
 from app.ids import new_id
 from app.services import readiness
 
+# Free texts staff write (a pause's reason, an on-boarding note) are stored with every CPR
+# number in them masked: they are shown to every staff key and kept for good. Masking may
+# lengthen a text (0101601234 → 010160-****); the column holds 500 characters.
+_TEXT_LENGTH = 500
+
+
+def _without_cpr(text: str) -> str:
+    return mask_cpr_like(text)[:_TEXT_LENGTH]
+
 
 def _area(catalogue: Catalogue, area: str) -> None:
     if area not in catalogue.areas:
+        # Not repeated: whatever a caller puts in the path (a CPR number) is no area.
         known = ", ".join(sorted(catalogue.areas))
-        raise NotFound(f"no business area {area!r}; known areas: {known}")
+        raise NotFound(f"no such business area; known areas: {known}")
 
 
 def _type_in_area(catalogue: Catalogue, fordringstype: str, area: str | None) -> None:
     """Refuse a type the catalogue does not know, or one of another area than `area`."""
     kind = catalogue.get(fordringstype)
+    fordringstype = mask_cpr_like(fordringstype)  # repeated in the answer: never a CPR number
     if kind is None:
         code, message = (
             "fordringstype.unknown",
@@ -139,6 +151,7 @@ def set_state(
     _area(catalogue, area)
     if fordringstype:
         _type_in_area(catalogue, fordringstype, area)
+    note = _without_cpr(note)
     # Before anything is read: claims decided meanwhile are then in the re-assessment.
     hold_readiness(session.connection(), claimant_id, exclusive=True)
     row = session.scalars(
@@ -206,7 +219,7 @@ def history(session: Session, *, claimant_id: str, area: str | None) -> list[dic
             "from_date": c.from_date.isoformat() if c.from_date else None,
             "actor": c.actor,
             "at": c.at.isoformat(),
-            "note": c.note,
+            "note": mask_cpr_like(c.note),  # stored masked since; older notes too
             "released": c.released,
         }
         for c in session.scalars(query.order_by(OnboardingChange.id.desc()))
@@ -279,7 +292,7 @@ def render_pause(pause: Pause) -> dict[str, Any]:
         "area": pause.area,
         "fordringstype": pause.fordringstype,
         "holder": pause.holder,
-        "reason": pause.reason,
+        "reason": mask_cpr_like(pause.reason),  # stored masked since; older reasons too
         "created_by": pause.created_by,
         "created_at": pause.created_at.isoformat(),
         "lifted_by": pause.lifted_by,
@@ -314,6 +327,7 @@ def pause(
         _type_in_area(catalogue, fordringstype, area)
     if not reason.strip() or not holder.strip():
         raise InvalidRequest("a pause needs a holder and a reason")
+    reason = _without_cpr(reason)
     hold_readiness(session.connection(), claimant_id, exclusive=True)
     row = Pause(
         id=new_id(),

@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
+from sqlalchemy import select
 
 from app.clock import Clock
 from app.db.session import Database
+from app.db.tables import OnboardingChange, Pause
 from app.main import create_app
 from app.settings import ApiKey
 from tests.builders import auth
@@ -280,6 +282,67 @@ class TestPauses:
         assert response.status_code == 422
         assert response.json()["error"]["problems"][0]["field"] == "fordringstype"
         assert staff.get("/v1/ops/pauses", headers=auth("ops")).json() == []
+
+    def test_a_cpr_number_in_the_reason_is_masked_before_it_is_stored(
+        self, staff: TestClient, database: Database
+    ) -> None:
+        placed = pause(staff, auth("ops"), reason="CPR 010160-1234 ringede, og 0101601234").json()
+
+        listed = staff.get("/v1/ops/pauses", headers=auth("ops")).json()
+        areas = staff.get("/v1/ops/onboarding", headers=auth("ops")).json()
+        with database.transaction() as session:
+            stored = session.scalars(select(Pause.reason)).one()
+        masked = "CPR 010160-**** ringede, og 010160-****"
+        assert stored == masked
+        assert placed["reason"] == listed[0]["reason"] == masked
+        assert areas[0]["pauses"][0]["reason"] == masked
+
+
+class TestPersonalData:
+    def test_a_reason_masking_lengthens_still_fits_its_column(
+        self, staff: TestClient, database: Database
+    ) -> None:
+        reason = ("0101601234 " * 46)[:500]  # each number grows by its dash when masked
+
+        response = pause(staff, auth("ops"), reason=reason)
+
+        assert response.status_code == 201, response.text
+        with database.transaction() as session:
+            stored = session.scalars(select(Pause.reason)).one()
+        assert len(stored) == 500
+        assert "0101601234" not in stored
+
+    def test_a_cpr_number_in_an_onboarding_note_is_masked_before_it_is_stored(
+        self, client: TestClient, database: Database
+    ) -> None:
+        assert put(client, "socialret", state="legacy", note="ring 0101601234").status_code == 200
+
+        history = client.get("/v1/ops/onboarding/history", headers=auth("ops")).json()
+        with database.transaction() as session:
+            stored = session.scalars(select(OnboardingChange.note)).one()
+        assert stored == history[0]["note"] == "ring 010160-****"
+
+    def test_an_unknown_area_in_the_path_is_not_repeated(self, client: TestClient) -> None:
+        answers = [
+            put(client, "0101601234", state="onboarded"),
+            client.post("/v1/ops/onboarding/0101601234/dry-run", headers=auth("ops")),
+            pause(client, auth("ops"), area="0101601234"),
+        ]
+
+        for response in answers:
+            assert response.status_code == 404
+            assert "010160" not in response.text
+            assert "socialret" in response.json()["error"]["message"]  # the known areas
+
+    def test_an_unknown_type_is_masked_in_the_answer(self, client: TestClient) -> None:
+        answers = [
+            put(client, "socialret", state="onboarded", fordringstype="0101601234"),
+            pause(client, auth("ops"), fordringstype="0101601234"),
+        ]
+
+        for response in answers:
+            assert response.status_code == 422
+            assert "0101601234" not in response.text
 
 
 class TestRequeue:
