@@ -1,8 +1,10 @@
-"""On-boarding states, type exceptions, history, the dry run, and the clock, over HTTP."""
+"""On-boarding states, type exceptions, history, the dry run, pauses, requeues, the clock and
+who may do what, over HTTP."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,18 +21,21 @@ from app.settings import ApiKey
 from tests.builders import auth
 from tests.builders import ky_claim as claim
 from tests.conftest import TODAY, make_settings
+from tests.golden import ROOT
 
 JSON = {"Content-Type": "application/json"}
-# Besides the demo keys: a second operations key.
+# Besides the demo keys: an auditor who may only read, and a second operations key.
+AUDITOR = {"Authorization": "Bearer auditor-key"}
 OTHER_OPS = {"Authorization": "Bearer other-ops-key"}
 STAFF_KEYS = [
+    ApiKey(principal="revisor", roles=["auditor"], key=SecretStr("auditor-key")),
     ApiKey(principal="other-ops", roles=["operations"], key=SecretStr("other-ops-key")),
 ]
 
 
 @pytest.fixture
 def staff(database: Database, clock: Clock) -> Iterator[TestClient]:
-    """The API with a second operations key, and the clock controllable."""
+    """The API with an auditor-only and a second operations key, and the clock controllable."""
     settings = make_settings(database.url, api_keys=STAFF_KEYS, clock_control=True)
     app = create_app(settings, database=database, clock=clock)
     with TestClient(app) as test_client:
@@ -415,3 +420,55 @@ class TestClockControl:
 
         assert first.json()["today"] == "1900-01-01"
         assert last.json()["today"] == "2199-12-31"
+
+
+def readme_roles(endpoint: str) -> str:
+    """Return who may call `endpoint` by the README's API table (the row naming it first)."""
+    for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines():
+        cells = [cell.strip() for cell in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+        if len(cells) == 3 and cells[0].startswith(f"`{endpoint}"):
+            return cells[1]
+    raise AssertionError(f"README's API table has no row beginning with {endpoint}")
+
+
+NO_ID = "00000000-0000-0000-0000-000000000000"
+# (method, path, body, the endpoint as README's table begins its row)
+READS = [
+    ("GET", "/v1/ops/queue", None, "GET /v1/ops/queue"),
+    ("GET", "/v1/ops/limitation-watch", None, "GET /v1/ops/limitation-watch"),
+    ("GET", "/v1/ops/onboarding", None, "GET /v1/ops/onboarding"),
+    ("GET", "/v1/ops/onboarding/history", None, "GET /v1/ops/onboarding"),
+    ("POST", "/v1/ops/onboarding/socialret/dry-run", None, "POST /v1/ops/onboarding/{area}/dry"),
+    ("GET", "/v1/ops/pauses", None, "GET /v1/ops/pauses"),
+    ("GET", "/v1/ops/dead-letters", None, "GET /v1/ops/dead-letters"),
+    ("GET", "/v1/ops/hearings", None, "GET /v1/ops/hearings"),
+]
+WRITES = [
+    ("PUT", "/v1/ops/onboarding/socialret", {"state": "onboarded"}, "PUT /v1/ops/onboarding"),
+    ("POST", "/v1/ops/pauses", {"reason": "x"}, "POST /v1/ops/pauses"),
+    ("POST", f"/v1/ops/pauses/{NO_ID}/resume", {}, "POST /v1/ops/pauses"),
+    ("POST", "/v1/ops/requeue", {"all": True}, "POST /v1/ops/requeue"),
+    ("POST", f"/v1/ops/hearings/{NO_ID}", {"decision": "confirm"}, "POST /v1/ops/hearings"),
+    ("POST", "/v1/ops/sweep", None, "POST /v1/ops/sweep"),
+    ("POST", "/v1/ops/clock", {"reset": True}, "POST /v1/ops/clock"),
+]
+
+
+class TestRoles:
+    @pytest.mark.parametrize(("method", "path", "body", "row"), READS, ids=[r[1] for r in READS])
+    def test_an_auditor_reads_what_operations_read_as_the_readme_says(
+        self, staff: TestClient, method: str, path: str, body: Any, row: str
+    ) -> None:
+        response = staff.request(method, path, json=body, headers=AUDITOR)
+
+        assert response.status_code == 200, response.text
+        assert "auditor" in readme_roles(row)
+
+    @pytest.mark.parametrize(("method", "path", "body", "row"), WRITES, ids=[r[1] for r in WRITES])
+    def test_an_auditor_changes_nothing_as_the_readme_says(
+        self, staff: TestClient, method: str, path: str, body: Any, row: str
+    ) -> None:
+        response = staff.request(method, path, json=body, headers=AUDITOR)
+
+        assert response.status_code == 403, response.text
+        assert "auditor" not in readme_roles(row)
