@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -27,6 +28,27 @@ class TestHealth:
 
         assert response.status_code == 200
         assert response.json()["checks"] == {"database": "ok", "migrations": "current"}
+
+    @pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+    def test_a_load_balancers_head_request_is_answered_without_a_body(
+        self, client: TestClient, path: str
+    ) -> None:
+        response = client.head(path)
+
+        assert response.status_code == 200
+        assert response.content == b""
+
+    def test_a_head_request_is_503_while_the_database_is_not_migrated(self, tmp_path: Path) -> None:
+        empty = Database(f"sqlite:///{tmp_path / 'empty.db'}")
+        app = create_app(make_settings(empty.url, worker_embedded=False), database=empty)
+
+        with TestClient(app) as unmigrated:
+            head, get = unmigrated.head("/readyz"), unmigrated.get("/readyz")
+        empty.dispose()
+
+        assert (head.status_code, head.content) == (503, b"")
+        assert get.status_code == 503
+        assert get.json()["checks"]["migrations"] == "behind"
 
 
 class TestAuthentication:
