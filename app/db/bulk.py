@@ -104,15 +104,21 @@ def pipeline(
     if _active_wire(connection) is not None:
         raise RuntimeError("pipeline blocks do not nest")
     opening = begin and _autocommits(connection)
+    # A block that both opens and commits its transaction needs neither BEGIN nor COMMIT:
+    # PostgreSQL runs every statement up to a pipeline's sync as one implicit transaction,
+    # committed at the sync if all succeeded and rolled back if any failed (its protocol's
+    # extended query). Two statements and their results fewer per single-claim message.
+    implicit = opening and commit
     with _as_sqlalchemy_errors(connection, "(pipeline)"), _Wire(connection) as wire:
-        if opening:
+        if opening and not implicit:
             wire.send(b"BEGIN")
+        wire.implicit = implicit
         token = _WIRE.set(wire)
         try:
             yield
         finally:
             _WIRE.reset(token)
-        if commit:
+        if commit and not implicit:
             # Behind the statements, in the same round trip. An error of any statement
             # before it stops it: PostgreSQL skips the rest of the pipeline.
             wire.send(b"COMMIT")
@@ -223,6 +229,9 @@ def _fetch_postgresql(
     """Run the look-ups in one round trip (with what a `pipeline` block has sent so far)."""
     with _as_sqlalchemy_errors(connection, "(look-ups)"), contextlib.ExitStack() as stack:
         wire = _active_wire(connection) or stack.enter_context(_Wire(connection))
+        if wire.implicit:
+            # Its sync would commit the block's implicit transaction half-way.
+            raise RuntimeError("no look-up inside a pipeline block that opens and commits")
         for plan, values in zip(plans, params, strict=True):
             wire.send(plan.sql.encode(), cast(tuple[Any, ...], plan.parameters(values)))
         results = wire.sync()[-len(plans) :] if plans else []
@@ -618,6 +627,8 @@ class _Wire:
         self._preparing: dict[tuple[bytes, tuple[int, ...]], bytes] = {}
         # Where the guards are among the statements of this round trip.
         self._guards: set[int] = set()
+        # Its statements are one implicit transaction, committed by the sync (`pipeline`).
+        self.implicit = False
 
     def __enter__(self) -> _Wire:
         opening = not self.driver.autocommit and self.pgconn.transaction_status == _IDLE

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Boolean, bindparam, create_engine, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import NullPool
 
 from app.db import bulk, migrate
@@ -166,3 +167,41 @@ def test_a_guard_is_prepared_and_fails_as_a_guard_from_its_first_round_trip(
     assert len(statements) == 2
     assert statements[0].startswith("/* test guard */ SELECT 1 / (CASE WHEN")
     assert statements[1].startswith("INSERT INTO source_message")
+
+
+def test_a_block_that_opens_and_commits_is_all_or_nothing_without_begin_and_commit(
+    database: Database,
+) -> None:
+    # Such a block sends no BEGIN or COMMIT: its statements are one implicit transaction,
+    # committed by the round trip's sync. A failing statement must undo the ones before it.
+    before = _messages(database)
+    row = _message_row()
+
+    def write_three() -> None:
+        with database.writer_transaction() as session:
+            connection = session.connection()
+            with bulk.pipeline(connection, begin=True, commit=True):
+                MESSAGES.execute(connection, [_message_row()])
+                MESSAGES.execute(connection, [row])
+                MESSAGES.execute(connection, [{**row, "id": uuid.uuid4()}])  # same message id
+
+    with pytest.raises(IntegrityError):
+        write_three()
+    assert _messages(database) == before
+
+    with database.writer_transaction() as session:  # the connection goes on
+        connection = session.connection()
+        with bulk.pipeline(connection, begin=True, commit=True):
+            MESSAGES.execute(connection, [_message_row()])
+    assert _messages(database) == before + 1
+
+
+def test_no_look_up_runs_inside_a_block_that_opens_and_commits(database: Database) -> None:
+    # Its own round trip would commit the block's implicit transaction half-way.
+    with database.writer_transaction() as session:
+        connection = session.connection()
+        with (
+            pytest.raises(RuntimeError, match="opens and commits"),
+            bulk.pipeline(connection, begin=True, commit=True),
+        ):
+            bulk.fetch_all(connection, [(intake._PREVIOUS, {"source": "ky", "keys": ["M-1"]})])
