@@ -111,6 +111,12 @@ def _when_set(column: str) -> dict[str, Any]:
     return {"sqlite_where": where, "postgresql_where": where}
 
 
+# The claims that hold their claimant reference (fordringshaverreference), which PSRM takes once
+# per claimant: every claim but a rejected one. Intake looks references up on it as written
+# here (SQLite uses a partial index only for a query that repeats its condition).
+CLAIMANT_REFERENCE_HELD = "state <> 'invalid' AND claimant_reference IS NOT NULL"
+
+
 class Claim(Base):
     """One claim as kravbro holds it: its canonical data, its state and its problems."""
 
@@ -125,6 +131,17 @@ class Claim(Base):
         Index("ix_claim_limitation", "state", "limitation_date"),
         Index("ix_claim_fordrings_id", "fordrings_id", **_when_set("fordrings_id")),
         Index("ix_claim_main_claim", "main_claim_id", **_when_set("main_claim_id")),
+        # A claimant reference is held by one claim at most (intake rejects a second holder
+        # first: `claimant_reference.taken`); this stops what intake cannot see, such as a
+        # claim stored meanwhile by another process, or without look-ups (`store_new`).
+        Index(
+            "uq_claim_claimant_reference",
+            "claimant_id",
+            "claimant_reference",
+            unique=True,
+            sqlite_where=text(CLAIMANT_REFERENCE_HELD),
+            postgresql_where=text(CLAIMANT_REFERENCE_HELD),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)

@@ -44,7 +44,14 @@ from app.db.bulk import (
     set_column,
 )
 from app.db.locks import hold_readiness
-from app.db.tables import Base, Claim, ClaimEvent, SourceMessage, Transfer
+from app.db.tables import (
+    CLAIMANT_REFERENCE_HELD,
+    Base,
+    Claim,
+    ClaimEvent,
+    SourceMessage,
+    Transfer,
+)
 from app.domain.admission import admit, related_type_problem
 from app.domain.catalogue import Catalogue
 from app.domain.claim import (
@@ -100,6 +107,14 @@ _EXISTING = select(
     _CLAIMS.c.revision,
     _CLAIMS.c.holds,
 ).where(_CLAIMS.c.source == bindparam("source"), any_of(_CLAIMS.c.source_reference, "keys"))
+# The stored claims that hold any of the batch's claimant references, per claimant: every
+# claim not `invalid` (`CLAIMANT_REFERENCE_HELD`, the very condition of the unique index on
+# them, so that both backends look each reference up in that index).
+_TAKEN = select(_CLAIMS.c.id, _CLAIMS.c.claimant_reference).where(
+    _CLAIMS.c.claimant_id == bindparam("claimant_id"),
+    any_of(_CLAIMS.c.claimant_reference, "keys"),
+    text(CLAIMANT_REFERENCE_HELD),
+)
 _INSERT_MESSAGES = BulkInsert(_MESSAGES)
 # The longest reference a claim can be stored under (the column's width).
 REFERENCE_LENGTH: int = cast(String, _CLAIMS.c.source_reference.type).length or 64
@@ -388,6 +403,7 @@ def store(
     )
     previous_queries = _look_ups(_PREVIOUS, batch, lambda p: [p.message_id])
     existing_queries = _look_ups(_EXISTING, batch, _references)
+    taken_queries = _claimant_look_ups(batch)
     # The transaction begins with the look-ups (in their round trip, on the writer's
     # connection too), under the claimant's readiness lock: no change of on-boarding or
     # pauses commits between the context read here and these claims' commit.
@@ -398,6 +414,7 @@ def store(
             [
                 *previous_queries,
                 *existing_queries,
+                *taken_queries,
                 *fingerprint_queries,
                 *readiness.context_queries(claimant_id),
             ],
@@ -411,6 +428,11 @@ def store(
     existing = {
         params["source"]: {row.source_reference: _Stored(*row) for row in next(found)}
         for _, params in existing_queries
+    }
+    taken = {
+        (params["claimant_id"], row.claimant_reference): row.id
+        for _, params in taken_queries
+        for row in next(found)
     }
     fingerprint = next(found)[0].fingerprint if fingerprint_queries else None
     context = readiness.context_from(list(found))
@@ -426,7 +448,7 @@ def store(
             continue
         stored = existing.get(source, {})
         try:
-            body = _decide(prepared, stored, catalogue)
+            body = _decide(prepared, stored, taken, catalogue)
         except (Conflict, InvalidRequest) as exc:
             results.append(exc)
             continue
@@ -481,10 +503,11 @@ def store_new(
     read (`known`, from `store`), and written in one round trip with the transaction's BEGIN
     and COMMIT: no round trip for look-ups first. PostgreSQL holds the writes to those
     assumptions: its unique constraints fail them if a message id or claim reference was
-    stored before, and a guard (`bulk.guard`) if on-boarding or pauses have changed since,
-    which skips the COMMIT. Then nothing is stored, `NotNew` is raised, and the messages
-    (prepared again: deciding changes them) must go through `store`, which looks up what is
-    stored and answers with a replay, a duplicate, a correction or a conflict. So is a
+    stored before or a claimant reference is held by a stored claim, and a guard
+    (`bulk.guard`) if on-boarding or pauses have changed since, which skips the COMMIT. Then
+    nothing is stored, `NotNew` is raised, and the messages (prepared again: deciding changes
+    them) must go through `store`, which looks up what is stored and answers with a replay, a
+    duplicate, a correction, a conflict or a claim rejected for its claimant reference. So is a
     message refused whole: it would be a conflict if its id were used before. Only for
     messages `may_store_new` allows, on the intake writer's connection.
 
@@ -495,7 +518,7 @@ def store_new(
     decided: list[tuple[int, Prepared, dict[str, Any]]] = []
     for index, prepared in enumerate(batch):
         try:
-            body = _decide(prepared, {}, catalogue)
+            body = _decide(prepared, {}, {}, catalogue)
         except (Conflict, InvalidRequest) as exc:
             raise NotNew(f"message {prepared.message_id} is refused whole") from exc
         decided.append((index, prepared, body))
@@ -518,7 +541,7 @@ def store_new(
             session, connection, decided, catalogue, known.context, commit=True, first=unchanged
         )
     except IntegrityError as exc:
-        raise NotNew("a message or claim was stored before") from exc
+        raise NotNew("a message, claim or claimant reference was stored before") from exc
     except GuardFailed as exc:
         raise NotNew("on-boarding or pauses changed since they were read") from exc
 
@@ -671,9 +694,15 @@ def _repeat(prepared: Prepared, earlier: Any) -> Outcome | AppError:
 
 
 def _decide(
-    prepared: Prepared, existing: dict[str, _Stored], catalogue: Catalogue
+    prepared: Prepared,
+    existing: dict[str, _Stored],
+    taken: dict[tuple[str, str], uuid.UUID],
+    catalogue: Catalogue,
 ) -> dict[str, Any]:
     """Check a message's claims against the stored ones; return its answer without results.
+
+    `existing` holds the stored claims under the message's references (of its source),
+    `taken` the stored claims holding its claimant references, by (claimant, reference).
 
     Raises:
         Conflict: a claim reuses a stored claim's reference with other content.
@@ -681,6 +710,8 @@ def _decide(
     """
     items = prepared.items
     _check_against_stored(items, existing, prepared.message_id)
+    # Before related claims are linked: one on a main claim rejected here is rejected too.
+    _check_claimant_references_taken(items, existing, taken)
     _link_related(items, existing, catalogue)
     for item in items:
         # Made once here, stored as it is (an orjson fragment goes into the row's JSON as is).
@@ -733,6 +764,22 @@ def _references(prepared: Prepared) -> list[str]:
     ]
 
 
+def _claimant_look_ups(batch: Sequence[Prepared]) -> list[tuple[Query, dict[str, Any]]]:
+    """Return the look-ups of the batch's claimant references, one per claimant (`_TAKEN`).
+
+    Only claims still valid can take a reference; nearly every message has one claimant.
+    """
+    grouped: dict[str, set[str]] = {}
+    for prepared in batch:
+        for item in prepared.items:
+            if item.accepted and item.claim is not None:
+                grouped.setdefault(item.claim.claimant_id, set()).add(item.claim.claimant_reference)
+    return [
+        (_TAKEN, {"claimant_id": claimant, "keys": sorted(references)})
+        for claimant, references in grouped.items()
+    ]
+
+
 def _look_ups(
     query: Query, batch: Sequence[Prepared], keys: Callable[[Prepared], list[str]]
 ) -> list[tuple[Query, dict[str, Any]]]:
@@ -777,8 +824,8 @@ def _check_claimant_references(items: Sequence[_Item]) -> None:
     known there and how a receipt finds its claim. Two claims of one message under one
     reference cannot both go, so the first keeps it and each later one is rejected, kept for
     the record under its own source reference. A claim already refused for its source
-    reference goes nowhere and is left out. Only the message is looked at, not the claims
-    stored before it.
+    reference goes nowhere and is left out. The claims stored before are compared in `store`
+    (`_check_claimant_references_taken`).
     """
     seen: dict[tuple[str, str], int] = {}
     for item in items:
@@ -806,6 +853,50 @@ def _check_claimant_references(items: Sequence[_Item]) -> None:
                     "a fordringshaverreference must be unique per claimant"
                 ),
                 value=None if contains_cpr_like(key[1]) else key[1],
+            )
+        )
+        item.claim = None  # as every rejected claim: stored as sent
+
+
+def _check_claimant_references_taken(
+    items: Sequence[_Item],
+    existing: dict[str, _Stored],
+    taken: dict[tuple[str, str], uuid.UUID],
+) -> None:
+    """Reject each claim whose claimant reference another stored claim holds.
+
+    A stored claim holds its claimant reference unless it is `invalid` (a rejected claim
+    goes nowhere); across sources, since the reference is PSRM's, per claimant. The claim's
+    own stored claim (under its source reference: sent again, or corrected) is no other
+    holder. A rejected claim is kept for the record, as every other; a rejected correction
+    makes its claim `invalid`, which then holds nothing. The unique index on the references
+    held (`uq_claim_claimant_reference`) stops what this cannot see: a claim stored meanwhile
+    by another process, or by `store_new`, which looks nothing up.
+    """
+    if not taken:
+        return
+    for item in items:
+        claim = item.claim
+        if claim is None or not item.accepted:
+            continue
+        holder = taken.get((claim.claimant_id, claim.claimant_reference))
+        if holder is None:
+            continue
+        ref = item.candidate.source_reference
+        own = existing.get(ref) if ref and not item.refused_reference else None
+        if own is not None and own.id == holder:
+            continue
+        reference = claim.claimant_reference
+        item.problems.append(
+            Problem(
+                code="claimant_reference.taken",
+                field="claimant_reference",
+                source_path=locate(item.candidate, "claimant_reference"),
+                message=(
+                    f"the claimant reference is held by claim {holder}, received before; "
+                    "a fordringshaverreference must be unique per claimant"
+                ),
+                value=None if contains_cpr_like(reference) else reference,
             )
         )
         item.claim = None  # as every rejected claim: stored as sent

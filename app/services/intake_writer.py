@@ -276,8 +276,9 @@ class IntakeWriter:
                 fresh = self._fresh(prepared)
                 (result,) = self._store([fresh])
             except IntegrityError as exc:
-                # Another process stored the same message or claim first; the next attempt
-                # sees it and answers with a replay or a conflict.
+                # Another process stored the same message or claim, or a claim under the same
+                # claimant reference, first; the next attempt sees it and answers with a
+                # replay, a conflict or the claim rejected (`claimant_reference.taken`).
                 if attempt == 2:
                     future.set_exception(exc)
                     return

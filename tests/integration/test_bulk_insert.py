@@ -72,7 +72,8 @@ def _claim_row(message_pk: uuid.UUID, reference: str, **changes: Any) -> dict[st
         "message_pk": message_pk,
         "claim_index": 0,
         "claimant_id": "1234",
-        "claimant_reference": "SAG-Æblegård/7",
+        # Unique per claimant among claims not invalid, as PSRM takes it once.
+        "claimant_reference": f"SAG-Æblegård/{reference}",
         "fordringstype": "KOMHUSL",
         "business_area": "housing",
         "category": "HF",
@@ -98,12 +99,14 @@ def _claim_row(message_pk: uuid.UUID, reference: str, **changes: Any) -> dict[st
 
 
 def _stored(database: Database, reference: str) -> dict[str, Any]:
-    """The row as the driver returns it (no type processing), without its own id and reference."""
+    """The row as the driver returns it (no type processing), without its own id and reference
+    (and without the reference its claimant reference ends in)."""
     with database.sessions() as session:
         result = session.execute(
             text("SELECT * FROM claim WHERE source_reference = :ref"), {"ref": reference}
         )
         stored = dict(result.mappings().one())
+    stored["claimant_reference"] = stored["claimant_reference"].removesuffix(reference)
     return {k: v for k, v in stored.items() if k not in ("id", "source_reference")}
 
 

@@ -12,6 +12,7 @@ import json
 import logging
 import re
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,10 +24,24 @@ from adapters.oir import samples
 from app.clock import Clock
 from app.db.session import Database
 from app.db.tables import Base, Claim, SourceMessage
+from app.domain import catalogue as catalogue_module
+from app.domain.catalogue import Catalogue
+from app.domain.claim import SourceSystem
+from app.errors import InvalidRequest
 from app.logs import RedactCpr
 from app.main import create_app
+from app.services.intake_writer import IntakeWriter
+from app.settings import ROOT
 from tests.builders import auth, ky_claim
 from tests.conftest import make_settings
+from tests.integration.test_intake_writer import (
+    CLAIMANT,
+    count,
+    outcome_or_error,
+    store_one,
+    stored_first_by_another_process,
+    submit_all,
+)
 
 XML = {"Content-Type": "application/xml"}
 CPR = re.compile(r"(?<!\d)\d{10}(?!\d)|(?<!\d)\d{6}-\d{4}(?!\d)")
@@ -196,6 +211,277 @@ class TestTheSameClaimantReferenceTwiceInOneMessage:
         assert [(p["code"], p["field"]) for p in second["problems"]] == [
             ("claimant_reference.duplicate_in_message", "claimant_reference")
         ]
+
+
+def renamed(body: bytes, prefix: str, *claims: int) -> bytes:
+    """Give the message's claims `claims` FordringIDs of their own (`prefix` for `S`)."""
+    for n in claims:
+        body = body.replace(
+            f"<FordringID>S-{n:07d}<".encode(), f"<FordringID>{prefix}-{n:07d}<".encode()
+        )
+    return body
+
+
+def ky_message(message_id: str, *claims: dict[str, Any]) -> bytes:
+    return json.dumps({"messageId": message_id, "claims": list(claims)}).encode()
+
+
+def codes(result: dict[str, Any]) -> list[str]:
+    return [p["code"] for p in result["problems"]]
+
+
+class TestAClaimantReferenceHeldByAClaimStoredBefore:
+    """PSRM takes a fordringshaverreference once per claimant, across messages too."""
+
+    def test_a_later_messages_claim_is_rejected_and_the_others_are_taken(
+        self, client: TestClient
+    ) -> None:
+        first = post_oir(
+            client, with_claimant_reference(samples.message(1, message_id="H-1"), "FR-2026-1", 0)
+        ).json()["claims"][0]
+        body = with_claimant_reference(samples.message(3, message_id="H-2"), "FR-2026-1", 1)
+
+        response = post_oir(client, renamed(body, "T", 0, 1, 2))
+
+        assert response.status_code == 202, response.text
+        results = response.json()["claims"]
+        assert [r["result"] for r in results] == ["accepted", "rejected", "accepted"]
+        assert [
+            (p["code"], p["field"], p["source_path"], p["value"]) for p in results[1]["problems"]
+        ] == [
+            (
+                "claimant_reference.taken",
+                "claimant_reference",
+                "/DebitorRegistrering/DebitorKonto[1]/Fordring[2]/FordringshaverRef",
+                "FR-2026-1",
+            )
+        ]
+        # It names the claim holding the reference (never a debtor).
+        assert results[1]["problems"][0]["message"] == (
+            f"the claimant reference is held by claim {first['claim_id']}, received before; "
+            "a fordringshaverreference must be unique per claimant"
+        )
+        by_id = {c["id"]: c for c in stored(client)}
+        assert by_id[results[1]["claim_id"]]["state"] == "invalid"
+        assert by_id[results[1]["claim_id"]]["source_reference"] == "T-0000001"
+        assert by_id[first["claim_id"]]["state"] == first["state"]
+        assert by_id[first["claim_id"]]["revision"] == 1
+
+    def test_the_same_claim_sent_again_is_a_duplicate_not_a_taken_reference(
+        self, client: TestClient
+    ) -> None:
+        both = with_claimant_reference(samples.message(2, message_id="H-3"), "FR-A", 0)
+        both = with_claimant_reference(both, "FR-B", 1)
+        first = post_oir(client, both).json()["claims"]
+
+        # Claim 0 again, as it was; claim 1 is a new claim under claim 1's claimant reference.
+        response = post_oir(client, renamed(both.replace(b"H-3", b"H-4"), "T", 1))
+
+        assert response.status_code == 202, response.text
+        again, other = response.json()["claims"]
+        assert (again["result"], again["duplicate"], again["claim_id"]) == (
+            "accepted",
+            True,
+            first[0]["claim_id"],
+        )
+        assert codes(other) == ["claimant_reference.taken"]
+
+    def test_a_correction_keeps_its_own_reference(self, client: TestClient) -> None:
+        both = with_claimant_reference(samples.message(2, message_id="H-5"), "FR-A", 0)
+        both = with_claimant_reference(both, "FR-B", 1)
+        first = post_oir(client, both).json()["claims"]
+        corrected = both.replace(b"H-5", b"H-6").replace(b"999.50", b"900.00")
+
+        response = post_oir(client, renamed(corrected, "T", 1))
+
+        assert response.status_code == 202, response.text
+        correction, other = response.json()["claims"]
+        assert correction["result"] == "accepted", correction["problems"]
+        assert (correction["claim_id"], correction["corrected"], correction["revision"]) == (
+            first[0]["claim_id"],
+            True,
+            2,
+        )
+        assert codes(other) == ["claimant_reference.taken"]
+
+    def test_a_correction_to_a_reference_another_claim_holds_is_rejected(
+        self, client: TestClient
+    ) -> None:
+        both = with_claimant_reference(samples.message(2, message_id="H-7"), "FR-A", 0)
+        first = post_oir(client, with_claimant_reference(both, "FR-B", 1)).json()["claims"]
+        # Claim 0 again, now under claim 1's claimant reference; and a new claim.
+        body = renamed(with_claimant_reference(both.replace(b"H-7", b"H-8"), "FR-B", 0), "T", 1)
+        body = body.replace(b"<FordringshaverRef>FR-A</FordringshaverRef>", b"")
+
+        response = post_oir(client, body)
+
+        assert response.status_code == 202, response.text
+        correction, other = response.json()["claims"]
+        assert codes(correction) == ["claimant_reference.taken"]
+        assert (correction["claim_id"], correction["corrected"], correction["state"]) == (
+            first[0]["claim_id"],
+            True,
+            "invalid",
+        )
+        assert other["result"] == "accepted"
+        holder = claim(client, first[1]["claim_id"])
+        assert (holder["state"], holder["claim"]["claimant_reference"]) == (
+            first[1]["state"],
+            "FR-B",
+        )
+
+    def test_an_invalid_claim_holds_no_reference_and_cannot_be_corrected_into_a_taken_one(
+        self, client: TestClient
+    ) -> None:
+        both = with_claimant_reference(samples.message(2, message_id="H-9"), "FR-A", 0)
+        both = with_claimant_reference(both, "FR-B", 1)
+        invalid = both.replace(b"<Beloeb>999.50", b"<Beloeb>9999.50")
+        first = post_oir(client, invalid).json()["claims"]
+        assert [r["state"] for r in first] == ["invalid", "held"]
+
+        # New claims under both claimant references: the invalid claim's is free.
+        later = post_oir(client, renamed(both.replace(b"H-9", b"H-10"), "T", 0, 1))
+        # The invalid claim corrected, under the reference another claim now holds.
+        fix = with_claimant_reference(samples.message(2, message_id="H-11"), "FR-A", 0)
+        fixed = post_oir(client, renamed(fix, "U", 1))
+
+        assert later.status_code == 202, later.text
+        free, taken = later.json()["claims"]
+        assert free["result"] == "accepted", free["problems"]
+        assert codes(taken) == ["claimant_reference.taken"]
+        assert fixed.status_code == 202, fixed.text
+        correction, other = fixed.json()["claims"]
+        assert correction["claim_id"] == first[0]["claim_id"]
+        assert codes(correction) == ["claimant_reference.taken"]
+        assert free["claim_id"] in correction["problems"][0]["message"]
+        assert other["result"] == "accepted", other["problems"]
+
+    def test_interest_on_a_main_claim_rejected_for_it_is_rejected_with_it(
+        self, client: TestClient
+    ) -> None:
+        post_oir(client, with_claimant_reference(samples.message(1, message_id="H-14"), "FR-C", 0))
+        body = renamed(
+            with_claimant_reference(samples.message(2, message_id="H-15"), "FR-C", 1), "T", 0, 1
+        )
+
+        response = post_oir(client, with_interest(body, "T-0000001", "T-0000001-R1"))
+
+        assert response.status_code == 202, response.text
+        assert [codes(r) for r in response.json()["claims"]] == [
+            [],
+            ["claimant_reference.taken"],
+            ["related.main_claim_rejected"],
+        ]
+
+    @pytest.mark.parametrize("source", ["ky", "ksd"])
+    def test_references_are_compared_across_sources(self, client: TestClient, source: str) -> None:
+        # Each source makes a claim's claimant reference from its own reference when it
+        # sends none: KY- + reference, KSD- + KravId (ØiR: OIR- + FordringID).
+        from adapters.ksd import samples as ksd_samples
+
+        if source == "ky":
+            body, reference = ky_message("H-12", ky_claim("SAG-100")), "KY-SAG-100"
+            headers = {**auth("ky"), "Content-Type": "application/json"}
+        else:
+            body, reference = ksd_samples.message(1, message_id="H-12"), "KSD-S0000000-H-12"
+            headers = {**auth("ksd"), **XML}
+        first = client.post(f"/v1/intake/{source}", content=body, headers=headers)
+        assert first.status_code == 202, first.text
+        assert (
+            claim(client, first.json()["claims"][0]["claim_id"])["claim"]["claimant_reference"]
+            == reference
+        )
+
+        response = post_oir(
+            client, with_claimant_reference(samples.message(2, message_id="H-13"), reference, 1)
+        )
+
+        assert response.status_code == 202, response.text
+        assert [codes(r) for r in response.json()["claims"]] == [[], ["claimant_reference.taken"]]
+
+
+@pytest.fixture(scope="module")
+def catalogue() -> Catalogue:
+    return catalogue_module.load(ROOT / "contracts" / "psrm" / "catalogue.json")
+
+
+@pytest.fixture
+def writer(database: Database, catalogue: Catalogue) -> Iterator[IntakeWriter]:
+    intake_writer = IntakeWriter(database, catalogue=catalogue, claimant_id=CLAIMANT)
+    yield intake_writer
+    intake_writer.close()
+
+
+def ky_with(message_id: str, *claims: tuple[str, str]) -> tuple[SourceSystem, bytes]:
+    """A KY message of claims (reference, claimant reference)."""
+    built = [ky_claim(ref, claimantReference=claimant_ref) for ref, claimant_ref in claims]
+    return SourceSystem.KY, ky_message(message_id, *built)
+
+
+class TestAClaimantReferenceTakenInTheIntakeWriter:
+    """Through the intake writer: without look-ups, in a race, within one batch."""
+
+    def test_a_message_stored_without_look_ups_is_still_refused_it(
+        self,
+        database: Database,
+        writer: IntakeWriter,
+        catalogue: Catalogue,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        # On PostgreSQL the writer, once it knows the readiness context, stores a message
+        # taken to be new without looking anything up (`intake.store_new`): the database
+        # itself must refuse the second holder, and the message go the ordinary way.
+        from app.services import intake
+
+        not_new: list[str] = []
+        store_new = intake.store_new
+
+        def watched(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return store_new(*args, **kwargs)
+            except intake.NotNew as exc:
+                not_new.append(str(exc))
+                raise
+
+        monkeypatch.setattr(intake, "store_new", watched)
+        first = store_one(writer, catalogue, ky_with("H-20", ("KY-20", "SAG-20")))
+
+        second = store_one(writer, catalogue, ky_with("H-21", ("KY-21", "SAG-20")))
+
+        assert isinstance(first, intake.Outcome), first
+        assert isinstance(second, InvalidRequest), second
+        assert [p.code for p in second.problems] == ["claimant_reference.taken"]
+        assert count(database, Claim.id) == 1
+        postgresql = database.engine.dialect.name == "postgresql"
+        assert not_new == (
+            ["a message, claim or claimant reference was stored before"] if postgresql else []
+        )
+
+    def test_a_reference_another_process_takes_first_is_answered_not_a_500(
+        self,
+        database: Database,
+        writer: IntakeWriter,
+        catalogue: Catalogue,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        from app.services import intake
+
+        # Stored by "another process" after the writer has looked up and decided, before it
+        # writes: the write fails, and the message, stored again alone, finds the holder.
+        other = ky_with("H-22", ("KY-22", "SAG-22"))
+        interfered = stored_first_by_another_process(monkeypatch, database, catalogue, other)
+
+        (outcome,) = (
+            outcome_or_error(f)
+            for f in submit_all(
+                writer, catalogue, [ky_with("H-23", ("KY-23", "SAG-22"), ("KY-24", "SAG-24"))]
+            )
+        )
+
+        assert interfered
+        assert isinstance(outcome, intake.Outcome), outcome
+        assert [codes(r) for r in outcome.body["claims"]] == [["claimant_reference.taken"], []]
+        assert count(database, Claim.id) == 3
 
 
 class TestRelatedClaimsOnARepeatedMainClaim:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
+
 import pytest
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, insert, inspect, update
 
 from app.db import migrate
 from app.db.session import Database
-from app.db.tables import Base
+from app.db.tables import Base, Claim, SourceMessage
 from tests.conftest import create_postgres_database, drop_postgres_database
 
 
@@ -90,3 +93,76 @@ def test_a_message_and_its_answer_are_stored_as_text_and_lz4_where_postgresql_ha
         assert kind == "jsonb"
     finally:
         drop_postgres_database(postgres_server, url)
+
+
+def test_claims_sharing_a_claimant_reference_stop_the_upgrade_that_makes_it_unique(
+    empty_url: str,
+) -> None:
+    # Before it, a claimant reference was checked within a message only: two valid claims of
+    # one claimant may share one. Which keeps it is for people to decide, not a migration.
+    migrate.upgrade(empty_url, "3e8d6b1f4a27")
+    db = Database(empty_url, pool_size=1)
+    now = dt.datetime(2026, 12, 7, 10, 0, tzinfo=dt.UTC)
+    message = uuid.uuid4()
+    claims = [uuid.uuid4() for _ in range(3)]
+    try:
+        with db.transaction() as session:
+            session.execute(
+                insert(SourceMessage),
+                [
+                    {
+                        "id": message,
+                        "source": "ky",
+                        "message_id": "M-1",
+                        "content_sha256": "0" * 64,
+                        "media_type": "application/json",
+                        "raw": b"{}",
+                        "size_bytes": 2,
+                        "principal": "test",
+                        "received_at": now,
+                        "claim_count": 3,
+                        "accepted_count": 2,
+                        "response": {},
+                    }
+                ],
+            )
+            session.execute(
+                insert(Claim),
+                [
+                    {
+                        "id": claim_id,
+                        "source": "ky",
+                        "source_reference": f"KY-{n}",
+                        "message_pk": message,
+                        "claim_index": n,
+                        "claimant_id": "1234",
+                        "claimant_reference": "SAG-1",
+                        "state": state,
+                        "data": {},
+                        "problems": [],
+                        "content_sha256": "0" * 64,
+                        "revision": 1,
+                        "received_at": now,
+                        "updated_at": now,
+                        "holds": [],
+                    }
+                    for n, (claim_id, state) in enumerate(
+                        zip(claims, ["at_psrm", "held", "invalid"], strict=True)
+                    )
+                ],
+            )
+
+        with pytest.raises(RuntimeError) as stopped:
+            migrate.upgrade(empty_url)
+
+        assert "2 claims share a claimant reference" in str(stopped.value)
+        assert str(claims[0]) in str(stopped.value)
+        assert str(claims[1]) in str(stopped.value)
+        assert str(claims[2]) not in str(stopped.value)  # a rejected claim holds none
+        assert not migrate.is_current(db.engine, empty_url)
+        with db.transaction() as session:
+            session.execute(update(Claim).where(Claim.id == claims[1]).values(state="invalid"))
+        migrate.upgrade(empty_url)
+        assert migrate.is_current(db.engine, empty_url)
+    finally:
+        db.dispose()
