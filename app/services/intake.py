@@ -239,7 +239,8 @@ class Prepared:
         return len(self.items)
 
     def keys(self) -> set[tuple[str, str, str]]:
-        """Return what the message's outcome depends on: its id and every claim reference.
+        """Return what the message's outcome depends on: its id, every claim reference and
+        every claimant reference (per claimant, whatever the source).
 
         Messages with disjoint keys can be decided together against the same stored state.
         """
@@ -252,6 +253,10 @@ class Prepared:
             ):
                 if isinstance(ref, str) and ref:
                     found.add(("claim", source, ref))
+            # Only a claim still valid takes its claimant reference or looks it up.
+            if item.accepted and item.claim is not None:
+                claim = item.claim
+                found.add(("claimant_reference", claim.claimant_id, claim.claimant_reference))
         return found
 
 

@@ -8,10 +8,11 @@ the cost of a transaction instead of queueing for one each. A request still gets
 only after its own message is committed: a 202 means stored.
 
 Messages whose outcomes could depend on each other (the same message id, or a claim reference
-that another message also uses) never go in the same round: the later one goes in the next
-round and finds the first one stored, exactly as if they had come one after the other. If a
-shared transaction fails (another process stored one of its messages first, say), each of its
-messages is stored again alone, so one message's failure never becomes another's.
+or claimant reference that another message also uses) never go in the same round: the later
+one goes in the next round and finds the first one stored, exactly as if they had come one
+after the other. If a shared transaction fails (another process stored one of its messages
+first, say), each of its messages is stored again alone, so one message's failure never
+becomes another's.
 
 On SQLite a small message that is the only one being stored is stored by its request, on
 the event loop, without the hand-off to the writer thread and back (two thread wake-ups, a

@@ -13,6 +13,7 @@ import logging
 import re
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import Future
 from typing import Any
 
 import pytest
@@ -38,6 +39,7 @@ from tests.integration.test_intake_writer import (
     CLAIMANT,
     count,
     outcome_or_error,
+    prepare,
     store_one,
     stored_first_by_another_process,
     submit_all,
@@ -481,6 +483,39 @@ class TestAClaimantReferenceTakenInTheIntakeWriter:
         assert interfered
         assert isinstance(outcome, intake.Outcome), outcome
         assert [codes(r) for r in outcome.body["claims"]] == [["claimant_reference.taken"], []]
+        assert count(database, Claim.id) == 3
+
+    def test_two_messages_of_one_batch_under_one_reference_are_decided_one_after_the_other(
+        self,
+        database: Database,
+        writer: IntakeWriter,
+        catalogue: Catalogue,
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        from app.services import intake
+
+        # Different sources, different claim references: only the claimant reference is
+        # shared, so only it can keep them apart.
+        messages = [
+            ky_with("H-24", ("KY-25", "SAG-25")),
+            (
+                SourceSystem.OIR,
+                with_claimant_reference(samples.message(2, message_id="H-25"), "SAG-25", 0),
+            ),
+        ]
+        jobs: list[tuple[intake.Prepared, Future[intake.Outcome]]] = [
+            (prepare(catalogue, *message), Future()) for message in messages
+        ]
+        caplog.set_level(logging.WARNING)
+
+        writer._write(jobs)  # one batch, as the writer thread takes what has gathered
+
+        first, second = (outcome_or_error(future) for _, future in jobs)
+        assert isinstance(first, intake.Outcome), first
+        assert isinstance(second, intake.Outcome), second
+        assert [codes(r) for r in second.body["claims"]] == [["claimant_reference.taken"], []]
+        # Not by a shared transaction failing and each message being stored again alone.
+        assert not [r for r in caplog.records if "storing each alone" in r.getMessage()]
         assert count(database, Claim.id) == 3
 
 

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+
+from adapters.oir import samples as oir_samples
+from app.domain import catalogue as catalogue_module
+from app.domain.claim import SourceSystem
+from app.services import intake
 from app.services.intake_writer import rounds
+from app.settings import ROOT
+from tests.builders import ky_claim
+
+CATALOGUE = catalogue_module.load(ROOT / "contracts" / "psrm" / "catalogue.json")
 
 
 def keys_of(spec: dict[str, set[str]]) -> list[tuple[str, set[str]]]:
@@ -36,3 +47,39 @@ def test_every_job_is_in_exactly_one_round() -> None:
 
     assert sorted(found) == sorted(spec)
     assert len(split(spec)) == 4  # k0 is used by j0, j3, j6, j9
+
+
+def prepared(source: SourceSystem, body: bytes) -> intake.Prepared:
+    return intake.prepare(
+        source=source,
+        raw=body,
+        media_type="application/json" if source is SourceSystem.KY else "application/xml",
+        principal="test",
+        catalogue=CATALOGUE,
+        claimant_id="1234",
+        now=dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC),
+    )
+
+
+def ky_message(message_id: str, reference: str, claimant_reference: str) -> intake.Prepared:
+    claim = ky_claim(reference, claimantReference=claimant_reference)
+    body = json.dumps({"messageId": message_id, "claims": [claim]}).encode()
+    return prepared(SourceSystem.KY, body)
+
+
+def test_messages_sharing_only_a_claimant_reference_wait_for_each_other() -> None:
+    # Across sources: PSRM takes a claimant reference once per claimant, whoever sends it.
+    ky = ky_message("M-1", "KY-1", "SAG-1")
+    oir = prepared(
+        SourceSystem.OIR,
+        oir_samples.message(1, message_id="M-2").replace(
+            b"<FordringID>S-0000000</FordringID>",
+            b"<FordringID>S-0000000</FordringID><FordringshaverRef>SAG-1</FordringshaverRef>",
+        ),
+    )
+
+    assert ky.keys() & oir.keys() == {("claimant_reference", "1234", "SAG-1")}
+    assert rounds([ky, oir], keys=intake.Prepared.keys) == [[ky], [oir]]
+    # A claimant reference equal to another message's id or claim reference is another key.
+    other = ky_message("SAG-1", "SAG-1", "SAG-9")
+    assert rounds([ky, other], keys=intake.Prepared.keys) == [[ky, other]]
