@@ -848,19 +848,12 @@ def _check_claimant_references(items: Sequence[_Item]) -> None:
         first = seen.setdefault(key, item.candidate.index)
         if first == item.candidate.index:
             continue
-        item.problems.append(
-            Problem(
-                code="claimant_reference.duplicate_in_message",
-                field="claimant_reference",
-                source_path=locate(item.candidate, "claimant_reference"),
-                message=(
-                    f"the claimant reference is used by claim {first} of this message too; "
-                    "a fordringshaverreference must be unique per claimant"
-                ),
-                value=None if contains_cpr_like(key[1]) else key[1],
-            )
+        _refuse_claimant_reference(
+            item,
+            "claimant_reference.duplicate_in_message",
+            f"the claimant reference is used by claim {first} of this message too",
+            key[1],
         )
-        item.claim = None  # as every rejected claim: stored as sent
 
 
 def _check_claimant_references_taken(
@@ -891,20 +884,26 @@ def _check_claimant_references_taken(
         own = existing.get(ref) if ref and not item.refused_reference else None
         if own is not None and own.id == holder:
             continue
-        reference = claim.claimant_reference
-        item.problems.append(
-            Problem(
-                code="claimant_reference.taken",
-                field="claimant_reference",
-                source_path=locate(item.candidate, "claimant_reference"),
-                message=(
-                    f"the claimant reference is held by claim {holder}, received before; "
-                    "a fordringshaverreference must be unique per claimant"
-                ),
-                value=None if contains_cpr_like(reference) else reference,
-            )
+        _refuse_claimant_reference(
+            item,
+            "claimant_reference.taken",
+            f"the claimant reference is held by claim {holder}, received before",
+            claim.claimant_reference,
         )
-        item.claim = None  # as every rejected claim: stored as sent
+
+
+def _refuse_claimant_reference(item: _Item, code: str, why: str, reference: str) -> None:
+    """Reject a claim for its claimant reference; it is stored as sent, as every rejected one."""
+    item.problems.append(
+        Problem(
+            code=code,
+            field="claimant_reference",
+            source_path=locate(item.candidate, "claimant_reference"),
+            message=f"{why}; a fordringshaverreference must be unique per claimant",
+            value=None if contains_cpr_like(reference) else reference,
+        )
+    )
+    item.claim = None
 
 
 def _refuse_reference(item: _Item, code: str, message: str, *, value: str | None = None) -> None:
