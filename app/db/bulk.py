@@ -128,7 +128,7 @@ def pipeline(
 def begin(connection: Connection) -> None:
     """Open a transaction on a connection that commits each statement alone, if none is open.
 
-    Such is the intake writer's connection on PostgreSQL (`Database.writer_transaction`):
+    Such is the intake writer's connection on PostgreSQL (`Database.writer_connection`):
     psycopg would otherwise send BEGIN before the first statement of a transaction in a round
     trip of its own, so there the writes begin their own transaction, with `pipeline(begin=True)`
     in the same round trip as themselves, or with this. Anywhere else (a connection already in

@@ -47,7 +47,7 @@ def make_engine(
     `pre_ping=False`, a PostgreSQL connection is not tested each time it is taken from the
     pool: a lost one is noticed by the first statement that fails on it. With `autocommit`,
     a PostgreSQL connection commits each statement alone unless a BEGIN opened a transaction
-    (see `Database.writer_transaction`). With `prepared_writes`, a PostgreSQL connection's
+    (see `Database.writer_connection`). With `prepared_writes`, a PostgreSQL connection's
     driver-level inserts are prepared on the server (`bulk.PREPARED_WRITES`).
     """
     parsed = make_url(url)
@@ -217,7 +217,7 @@ class Database:
             prepared_writes=prepared_writes,
         )
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        # The intake writer's own engine and connection, kept open (see `writer_transaction`).
+        # The intake writer's own engine and connection, kept open (see `writer_connection`).
         self._writer_engine = self.engine
         if not self.is_sqlite:
             self._writer_engine = make_engine(
@@ -247,26 +247,32 @@ class Database:
             yield session
 
     @contextlib.contextmanager
-    def writer_transaction(self, *, wait: bool = True) -> Iterator[Session]:
-        """A write session for the process's one intake writer thread (`IntakeWriter`).
+    def writer_connection(self, *, wait: bool = True) -> Iterator[Connection]:
+        """A transaction on the connection of the process's one intake writer (`IntakeWriter`).
 
-        It runs on a connection of its own, kept open from one transaction to the next: taking
-        one from the pool, and a session's set-up around it, cost a tenth of storing a
-        single-claim message. On PostgreSQL that connection is not pinged (the pool's ping was
-        a round trip, a quarter of such a message's time on the server) and it autocommits:
-        psycopg sends a transaction's BEGIN in a round trip of its own, so here the writes
-        begin their own transaction in the round trip that carries them
+        The connection is its own, kept open from one transaction to the next: taking one
+        from the pool cost a tenth of storing a single-claim message, and no ORM session is
+        set up around it (its begin and commit cost 28 µs a transaction, some 5 % of storing
+        such a message in one round trip). On PostgreSQL that connection is not pinged (the
+        pool's ping was a round trip, a quarter of such a message's time on the server) and it
+        autocommits: psycopg sends a transaction's BEGIN in a round trip of its own, so here
+        the writes begin their own transaction in the round trip that carries them
         (`bulk.pipeline(begin=True)`, `bulk.begin`), and reads before them run on their own.
-        Only code that does so may write here: `intake.store`. A connection lost meanwhile
-        fails the write with an error whose `connection_invalidated` is set; the connection
-        then opens a new one on its next use (SQLAlchemy's invalidation), and the writer
-        stores the message again.
+        Only code that does so may write here: `intake.store`, `intake.store_new`. A
+        connection lost meanwhile fails the write with an error whose
+        `connection_invalidated` is set; the connection then opens a new one on its next use
+        (SQLAlchemy's invalidation), and the writer stores the message again.
 
         With `wait=False` (SQLite only) it never waits: `WriterBusy` when the connection is in
         use or another write of this process holds the database, and SQLite is told not to
         wait for its lock either, so that a write of another process makes the first
         statement fail (`OperationalError`) instead of waiting.
         """
+        with self._writer(wait=wait) as connection, connection.begin():
+            yield connection
+
+    @contextlib.contextmanager
+    def _writer(self, *, wait: bool) -> Iterator[Connection]:
         if not wait and not self.is_sqlite:
             raise ValueError("only SQLite's writes can be tried without waiting")
         if not self._writer_lock.acquire(blocking=wait):
@@ -282,8 +288,7 @@ class Database:
                         _grow_cache(connection)
                 if self.is_sqlite:
                     self._let_writer_wait(connection, _BUSY_TIMEOUT_MS if wait else 0)
-                with Session(bind=connection, expire_on_commit=False) as session, session.begin():
-                    yield session
+                yield connection
             finally:
                 if self.is_sqlite:
                     _SQLITE_WRITE_LOCK.release()

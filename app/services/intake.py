@@ -362,7 +362,9 @@ def receive(
         now=now,
         today=today,
     )
-    (result,) = store(session, [prepared], catalogue=catalogue, claimant_id=claimant_id)
+    (result,) = store(
+        session.connection(), [prepared], catalogue=catalogue, claimant_id=claimant_id
+    )
     if isinstance(result, AppError):
         raise result
     account(prepared, result)
@@ -370,7 +372,7 @@ def receive(
 
 
 def store(
-    session: Session,
+    connection: Connection,
     batch: Sequence[Prepared],
     *,
     catalogue: Catalogue,
@@ -378,14 +380,14 @@ def store(
     commit: bool = False,
     remember: Callable[[KnownContext], None] | None = None,
 ) -> list[Outcome | AppError]:
-    """Decide and store prepared messages in the session's transaction; one result each.
+    """Decide and store prepared messages in the connection's transaction; one result each.
 
     The messages' keys (`Prepared.keys`) must be disjoint, so each is decided against the
     stored state exactly as if it came alone. A message refused whole gets its error as its
     result (`Conflict`, `InvalidRequest`) and nothing of it is written; the others are.
 
-    The look-ups and the writes are one transaction whatever the session: on the intake
-    writer's connection, which on PostgreSQL autocommits (`Database.writer_transaction`), it
+    The look-ups and the writes are one transaction whatever the connection: on the intake
+    writer's connection, which on PostgreSQL autocommits (`Database.writer_connection`), it
     begins in the look-ups' round trip (`bulk.pipeline(begin=True)`), under the claimant's
     readiness lock (`locks.hold_readiness`). With `commit`, the writes end the transaction:
     on PostgreSQL its COMMIT goes in the same round trip as the last inserts
@@ -397,7 +399,6 @@ def store(
     On PostgreSQL, `remember` gets the readiness context read here, with its fingerprint,
     for `store_new`.
     """
-    connection = session.connection()
     # Everything intake reads, in one go (one round trip on PostgreSQL). Under the readiness
     # lock the context cannot change meanwhile; the fingerprint is read first all the same,
     # so that were it to, the fingerprint would be the older of the two, and `store_new`'s
@@ -462,7 +463,7 @@ def store(
     if _streams(connection, decided, commit=commit):
         outcomes = _store_streaming(connection, decided, catalogue=catalogue, context=context)
     else:
-        outcomes = _store(session, connection, decided, catalogue, context, commit=commit)
+        outcomes = _store(connection, decided, catalogue, context, commit=commit)
     for (index, _, _), outcome in zip(decided, outcomes, strict=True):
         results[index] = outcome
     return [result for result in results if result is not None]
@@ -495,7 +496,7 @@ def may_store_new(batch: Sequence[Prepared]) -> bool:
 
 
 def store_new(
-    session: Session,
+    connection: Connection,
     batch: Sequence[Prepared],
     *,
     catalogue: Catalogue,
@@ -519,7 +520,6 @@ def store_new(
     Raises:
         NotNew: nothing was stored.
     """
-    connection = session.connection()
     decided: list[tuple[int, Prepared, dict[str, Any]]] = []
     for index, prepared in enumerate(batch):
         try:
@@ -542,9 +542,7 @@ def store_new(
         )
 
     try:
-        return _store(
-            session, connection, decided, catalogue, known.context, commit=True, first=unchanged
-        )
+        return _store(connection, decided, catalogue, known.context, commit=True, first=unchanged)
     except IntegrityError as exc:
         raise NotNew("a message, claim or claimant reference was stored before") from exc
     except GuardFailed as exc:
@@ -552,7 +550,6 @@ def store_new(
 
 
 def _store(
-    session: Session,
     connection: Connection,
     decided: Sequence[tuple[int, Prepared, dict[str, Any]]],
     catalogue: Catalogue,
@@ -572,7 +569,7 @@ def _store(
         outcome = _answer(prepared, body)
         writes.add(prepared, body, outcome.json())
         outcomes.append(outcome)
-    writes.execute(session, connection, commit=commit, first=first)
+    writes.execute(connection, commit=commit, first=first)
     return outcomes
 
 
@@ -1240,7 +1237,6 @@ class _Writes:
 
     def execute(
         self,
-        session: Session,
         connection: Connection,
         *,
         commit: bool,
@@ -1256,7 +1252,7 @@ class _Writes:
             # A corrected claim may have had transfers before (withdrawn ones): continue its
             # sequence. A new claim starts at 0.
             corrected = [i.claim_id for i in self.transfers if i.corrects is not None]
-            seqs = readiness.next_seq(session, corrected)
+            seqs = readiness.next_seq(connection, corrected)
             for item, transfer in zip(self.transfers, self.transfer_rows, strict=True):
                 transfer["seq"] = seqs.get(item.claim_id, 0)
         inserts = [

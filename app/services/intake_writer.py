@@ -231,10 +231,10 @@ class IntakeWriter:
         known = self._known
         if known is not None and intake.may_store_new(batch):
             try:
-                with self._db.writer_transaction(wait=wait) as session:
+                with self._db.writer_connection(wait=wait) as connection:
                     return list(
                         intake.store_new(
-                            session,
+                            connection,
                             batch,
                             catalogue=self._catalogue,
                             claimant_id=self._claimant_id,
@@ -244,9 +244,9 @@ class IntakeWriter:
             except intake.NotNew as exc:
                 log.debug("stored with look-ups instead: %s", exc)
                 batch = [self._fresh(prepared) for prepared in batch]
-        with self._db.writer_transaction(wait=wait) as session:
+        with self._db.writer_connection(wait=wait) as connection:
             return intake.store(
-                session,
+                connection,
                 batch,
                 catalogue=self._catalogue,
                 claimant_id=self._claimant_id,

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select
+from sqlalchemy import Connection, bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from app.db.bulk import Query, fetch_all
@@ -208,7 +208,7 @@ def apply(
     return counts
 
 
-def next_seq(session: Session, claim_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+def next_seq(session: Session | Connection, claim_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
     """Return, per claim with transfers, the sequence number its next transfer gets."""
     if not claim_ids:
         return {}

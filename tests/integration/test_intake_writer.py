@@ -275,8 +275,8 @@ def test_a_lost_database_connection_costs_no_message(
         writer = IntakeWriter(database, catalogue=catalogue, claimant_id=CLAIMANT)
         try:
             (before,) = (outcome_or_error(f) for f in submit_all(writer, catalogue, [ky("L-1")]))
-            with database.writer_transaction() as session:
-                driver = session.connection().connection.driver_connection
+            with database.writer_connection() as connection:
+                driver = connection.connection.driver_connection
                 backend = driver.info.backend_pid  # type: ignore[union-attr]
             with database.transaction() as session:
                 session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})

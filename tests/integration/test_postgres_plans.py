@@ -98,15 +98,12 @@ def _message_row() -> dict[str, Any]:
 def _store_and_look_up(database: Database, times: int) -> list[str]:
     """As the intake writer does, `times` times; return what its connection has prepared."""
     for _ in range(times):
-        with database.writer_transaction() as session:
-            connection = session.connection()
+        with database.writer_connection() as connection:
             bulk.fetch_all(connection, [(intake._PREVIOUS, {"source": "ky", "keys": ["M-1"]})])
             with bulk.pipeline(connection, begin=True, commit=True):
                 MESSAGES.execute(connection, [_message_row()])
-    with database.writer_transaction() as session:
-        statements = session.connection().exec_driver_sql(
-            "SELECT statement FROM pg_prepared_statements"
-        )
+    with database.writer_connection() as connection:
+        statements = connection.exec_driver_sql("SELECT statement FROM pg_prepared_statements")
         return [row[0] for row in statements]
 
 
@@ -130,11 +127,12 @@ HOLDS = text("SELECT CAST(:holds AS boolean) AS holds").columns(holds=Boolean)
 
 def _guarded_write(database: Database, holds: bool) -> None:
     """One round trip as `intake.store_new` makes it: a guard, then an insert and COMMIT."""
-    with database.writer_transaction() as session:
-        connection = session.connection()
-        with bulk.pipeline(connection, begin=True, commit=True):
-            bulk.guard(connection, HOLDS, {"holds": holds}, meaning="test guard")
-            MESSAGES.execute(connection, [_message_row()])
+    with (
+        database.writer_connection() as connection,
+        bulk.pipeline(connection, begin=True, commit=True),
+    ):
+        bulk.guard(connection, HOLDS, {"holds": holds}, meaning="test guard")
+        MESSAGES.execute(connection, [_message_row()])
 
 
 def _messages(database: Database) -> int:
@@ -155,10 +153,8 @@ def test_a_guard_is_prepared_and_fails_as_a_guard_from_its_first_round_trip(
         _guarded_write(own, holds=True)
         with pytest.raises(bulk.GuardFailed):
             _guarded_write(own, holds=False)
-        with own.writer_transaction() as session:
-            prepared = session.connection().exec_driver_sql(
-                "SELECT statement FROM pg_prepared_statements"
-            )
+        with own.writer_connection() as connection:
+            prepared = connection.exec_driver_sql("SELECT statement FROM pg_prepared_statements")
             statements = sorted(row[0] for row in prepared)
     finally:
         own.dispose()
@@ -178,30 +174,31 @@ def test_a_block_that_opens_and_commits_is_all_or_nothing_without_begin_and_comm
     row = _message_row()
 
     def write_three() -> None:
-        with database.writer_transaction() as session:
-            connection = session.connection()
-            with bulk.pipeline(connection, begin=True, commit=True):
-                MESSAGES.execute(connection, [_message_row()])
-                MESSAGES.execute(connection, [row])
-                MESSAGES.execute(connection, [{**row, "id": uuid.uuid4()}])  # same message id
+        with (
+            database.writer_connection() as connection,
+            bulk.pipeline(connection, begin=True, commit=True),
+        ):
+            MESSAGES.execute(connection, [_message_row()])
+            MESSAGES.execute(connection, [row])
+            MESSAGES.execute(connection, [{**row, "id": uuid.uuid4()}])  # same message id
 
     with pytest.raises(IntegrityError):
         write_three()
     assert _messages(database) == before
 
-    with database.writer_transaction() as session:  # the connection goes on
-        connection = session.connection()
-        with bulk.pipeline(connection, begin=True, commit=True):
-            MESSAGES.execute(connection, [_message_row()])
+    with (
+        database.writer_connection() as connection,
+        bulk.pipeline(connection, begin=True, commit=True),
+    ):  # the connection goes on
+        MESSAGES.execute(connection, [_message_row()])
     assert _messages(database) == before + 1
 
 
 def test_no_look_up_runs_inside_a_block_that_opens_and_commits(database: Database) -> None:
     # Its own round trip would commit the block's implicit transaction half-way.
-    with database.writer_transaction() as session:
-        connection = session.connection()
-        with (
-            pytest.raises(RuntimeError, match="opens and commits"),
-            bulk.pipeline(connection, begin=True, commit=True),
-        ):
-            bulk.fetch_all(connection, [(intake._PREVIOUS, {"source": "ky", "keys": ["M-1"]})])
+    with (
+        database.writer_connection() as connection,
+        pytest.raises(RuntimeError, match="opens and commits"),
+        bulk.pipeline(connection, begin=True, commit=True),
+    ):
+        bulk.fetch_all(connection, [(intake._PREVIOUS, {"source": "ky", "keys": ["M-1"]})])
