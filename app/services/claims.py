@@ -132,7 +132,11 @@ def render(row: Claim, message_id: str | None = None) -> dict[str, Any]:
         "business_area": _text_without_cpr(row.business_area),
         "received_at": row.received_at.isoformat(),
         "updated_at": row.updated_at.isoformat(),
+        # Why a held claim waits (its readiness endpoint says it in full).
+        "holds": list(row.holds or []),
         "problems": _without_cpr(row.problems),
+        # What PSRM said when it rejected the claim (`rejected`): code, text, rule.
+        "psrm_errors": _without_cpr(row.psrm_errors) if row.psrm_errors else [],
         "claim": masked(row.data),
     }
 

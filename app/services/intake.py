@@ -209,6 +209,9 @@ class _Item:
     revision: int = 1
     holds: list[str] = field(default_factory=list)
     next_check_date: dt.date | None = None
+    # A rejected claim's business area, from its fordringstype when the catalogue knows it
+    # (the sender names no area), so that filtering claims by area finds rejected ones too.
+    rejected_area: str | None = None
 
     @property
     def accepted(self) -> bool:
@@ -318,6 +321,11 @@ def prepare(
         )
     context = MappingContext(claimant_id=claimant_id, catalogue=catalogue)
     items = [_Item(c, *admit(c, catalogue)) for c in adapter.to_candidates(message, context)]
+    for item in items:
+        if item.claim is None:
+            code = item.candidate.fields.get("fordringstype")
+            kind = catalogue.get(code) if isinstance(code, str) else None
+            item.rejected_area = kind.area if kind is not None else None
     _check_within_message(items)
     return Prepared(
         source=source,
@@ -1120,7 +1128,7 @@ def _row(item: _Item) -> dict[str, Any]:
         "claimant_id": text("claimant_id", 4),
         "claimant_reference": text("claimant_reference", 64),
         "fordringstype": text("fordringstype", 16),
-        "business_area": text("business_area", 40),
+        "business_area": text("business_area", 40) or item.rejected_area,
         "category": text("category", 2),
         "main_claim_id": None,
         "principal": None,

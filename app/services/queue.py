@@ -18,7 +18,19 @@ from app.errors import NotFound
 from app.services import readiness
 
 # Claims not yet received by PSRM: only receipt by PSRM interrupts limitation.
-UNPROTECTED = ("accepted", "held", "queued", "sending", "sent", "hearing", "dead_letter")
+# Claims not (or no longer) received by PSRM, whose limitation nothing has interrupted:
+# rejected by PSRM and withdrawn from hearing too, which their fagsystem may correct and send.
+UNPROTECTED = (
+    "accepted",
+    "held",
+    "queued",
+    "sending",
+    "sent",
+    "hearing",
+    "dead_letter",
+    "rejected",
+    "withdrawn",
+)
 WAITING = ("held", "queued", "sending", "sent")
 BUCKETS = ((0, "overdue"), (30, "0-30"), (60, "31-60"), (90, "61-90"))
 
@@ -127,6 +139,8 @@ def limitation_watch(
         .order_by(Claim.limitation_date, Claim.id)
     ).all()
     buckets = {name: 0 for _, name in BUCKETS}
+    if horizon_days > BUCKETS[-1][0]:  # a longer horizon reaches past the last bucket
+        buckets[bucket_of(horizon_days)] = 0
     areas: dict[str, dict[str, Any]] = {}
     claims: list[dict[str, Any]] = []
     for row in rows:
@@ -177,6 +191,10 @@ def bucket_of(days_left: int) -> str:
     return f">{BUCKETS[-1][0]}"
 
 
+# States of a claim that has gone to PSRM (or is on its way): readiness no longer applies.
+_LEFT_KRAVBRO = frozenset({"sending", "sent", "at_psrm", "hearing", "recalled"})
+
+
 def claim_readiness(
     session: Session,
     *,
@@ -202,6 +220,20 @@ def claim_readiness(
             "holds": [],
             "problems": row.problems,
             "hearing_rules": [],
+        }
+    if row.state in _LEFT_KRAVBRO:
+        # PSRM's entry rules were applied when it went; re-checked against today, a claim at
+        # PSRM would look lapsed, while being at PSRM is what protects it from lapsing.
+        return {
+            "claim_id": str(row.id),
+            "state": row.state,
+            "ready": False,
+            "holds": [],
+            "rule_results": [],
+            "hearing_rules": [],
+            "limitation_date": row.limitation_date.isoformat() if row.limitation_date else None,
+            "note": f"the claim has left kravbro for PSRM (state {row.state}); its readiness "
+            "was decided when it was queued",
         }
     claim = CanonicalClaim.model_validate(row.data)
     context = readiness.load_context(session, claimant_id=claimant_id)

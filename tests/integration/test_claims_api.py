@@ -245,6 +245,19 @@ class TestNoCprLeaves:
         assert names == ["Mette Jensen", "Hans Hansen"]
 
 
+def test_a_claim_is_read_with_its_holds_and_psrm_errors(client: TestClient) -> None:
+    # The README promised state, holds and problems; holds were only in /readiness.
+    [result] = post(client, "M-HOLDS", ky_claim("HOLDS-1"))
+
+    claim = client.get(f"/v1/claims/{result['claim_id']}", headers=auth("ops")).json()
+    [in_list] = listed(client, source="ky").json()["items"]
+
+    assert claim["state"] == "held"
+    assert claim["holds"] == result["holds"] == in_list["holds"]
+    assert "area_not_onboarded" in claim["holds"]
+    assert claim["psrm_errors"] == []
+
+
 class TestUnknownFilterValues:
     @pytest.mark.parametrize(
         ("name", "value", "listed_values"),
@@ -317,7 +330,9 @@ class TestUnknownFilterValues:
 
         assert references(client, state="held") == ["OK-8"]
         assert references(client, state="invalid") == ["CT30-150385-****"]
-        assert references(client, business_area="socialret") == ["OK-8"]
+        # A rejected claim of a known type is in its type's area too (it had none, so a
+        # filter on the area missed it: an outside probe).
+        assert references(client, business_area="socialret") == ["CT30-150385-****", "OK-8"]
         assert references(client, business_area="parkering") == []
         assert references(client, fordringstype="KTTIBAK") == ["CT30-150385-****", "OK-8"]
 

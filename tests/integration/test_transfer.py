@@ -261,8 +261,37 @@ class TestHolds:
         metrics = scenario.client.get("/metrics").text
         assert 'kravbro_limitation_watch_claims{bucket="0-30"} 1.0' in metrics
 
+    def test_a_horizon_past_90_days_counts_the_claims_beyond_them(self, scenario: Scenario) -> None:
+        # A claim more than 90 days from its limitation date made a longer horizon a 500
+        # (its bucket, >90, was not counted for).
+        scenario.post("M7b", ky_claim("R-FAR"))
+
+        watch = scenario.client.get(
+            "/v1/ops/limitation-watch", params={"horizon_days": 3650}, headers=auth("ops")
+        )
+
+        assert watch.status_code == 200
+        assert watch.json()["buckets"][">90"] == 1
+        assert [c["source_reference"] for c in watch.json()["claims"]] == ["R-FAR"]
+
 
 class TestPsrmAnswers:
+    def test_a_claim_at_psrm_is_not_assessed_again_against_a_later_day(
+        self, scenario: Scenario
+    ) -> None:
+        # With the clock past its limitation date, readiness called a claim at PSRM lapsed
+        # (would_be_rejected), while being at PSRM is what protects it (an outside probe).
+        scenario.onboard()
+        claim_id = scenario.post("M-LATE", ky_claim("R-LATE"))["claims"][0]["claim_id"]
+        scenario.drain()
+        assert scenario.claim(claim_id)["state"] == "at_psrm"
+        scenario.advance(days=365 * 6)
+
+        why = scenario.client.get(f"/v1/claims/{claim_id}/readiness", headers=auth("ops")).json()
+
+        assert (why["state"], why["holds"], why["rule_results"]) == ("at_psrm", [], [])
+        assert "left kravbro" in why["note"]
+
     def test_a_hearing_is_listed_and_confirming_it_gets_the_claim_accepted(
         self, scenario: Scenario
     ) -> None:
@@ -296,9 +325,18 @@ class TestPsrmAnswers:
 
         claim = scenario.claim(claim_id)
         assert claim["state"] == "rejected"
+        # On the claim itself, for its fagsystem (they were only in its events: an outside
+        # probe).
+        own = scenario.client.get(f"/v1/claims/{claim_id}", headers=auth("ky")).json()
+        assert [e["code"] for e in own["psrm_errors"]] == [151]
         events = scenario.client.get(f"/v1/claims/{claim_id}/events", headers=auth("ops")).json()
         assert events[-1]["kind"] == "rejected"
         assert events[-1]["detail"]["errors"][0]["code"] == 151
+        # Not at PSRM: its limitation is not interrupted, so the watch keeps it in sight.
+        watch = scenario.client.get(
+            "/v1/ops/limitation-watch", params={"horizon_days": 3650}, headers=auth("ops")
+        ).json()
+        assert claim_id in [c["id"] for c in watch["claims"]]
         mine = scenario.client.get(
             "/v1/claims", params={"state": "rejected"}, headers=auth("ky")
         ).json()
