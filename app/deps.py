@@ -16,6 +16,7 @@ from app.auth import KeyRing, Principal
 from app.clock import Clock
 from app.db.session import Database
 from app.domain.catalogue import Catalogue
+from app.domain.problems import Problem
 from app.errors import BodyIncomplete, PayloadTooLarge
 from app.services.intake_writer import IntakeWriter
 from app.services.transfer import TransferConfig
@@ -66,7 +67,16 @@ async def read_body(request: Request, runtime: RuntimeDep) -> bytes:
     """
     limit = runtime.settings.max_body_bytes
     declared = request.headers.get("content-length")
-    too_large = PayloadTooLarge(f"the body is larger than the limit of {limit} bytes")
+    too_large = PayloadTooLarge(
+        f"the body is larger than the limit of {limit} bytes",
+        problems=[
+            Problem(
+                code="message.too_large",
+                message=f"at most {limit} bytes are taken; split the message",
+                source_path=f"byte {limit}",
+            )
+        ],
+    )
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise too_large
     chunks: list[bytes] = []

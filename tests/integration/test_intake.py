@@ -303,6 +303,9 @@ class TestRefusedMessages:
         response = post_oir(client, b" " * (limit + 1))
 
         assert response.status_code == 413
+        # Its problem says where, as every refusal of a whole message does.
+        [problem] = response.json()["error"]["problems"]
+        assert (problem["code"], problem["source_path"]) == ("message.too_large", f"byte {limit}")
         assert claims(client) == []
 
     def test_a_caller_gone_before_the_end_of_its_body_is_no_incident(
