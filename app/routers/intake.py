@@ -7,9 +7,11 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from adapters import registry
+from app import memory
 from app.deps import BodyDep, PrincipalDep, Runtime, RuntimeDep, read_body
 from app.domain.claim import SourceSystem
 from app.encoding import dumps
@@ -118,6 +120,10 @@ async def post_message(source: str, request: Request) -> Response:
         status_code=outcome.status_code,
         media_type="application/json",
         headers=headers,
+        # After the answer has gone, in the thread pool (see `app.memory`).
+        background=BackgroundTask(memory.give_back)
+        if len(body) >= memory.GIVE_BACK_FROM_BYTES
+        else None,
     )
 
 

@@ -99,6 +99,14 @@ class Server:
     process: subprocess.Popen[bytes]
     log: Path
 
+    def rss_mib(self) -> float:
+        """Return the server process's resident memory now, in MiB."""
+        try:  # Linux: resident pages, field 2 of /proc/<pid>/statm
+            pages = int(Path(f"/proc/{self.process.pid}/statm").read_text().split()[1])
+        except OSError:
+            return math.nan
+        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
     def cpu_seconds(self) -> float:
         """Return the user + system CPU time the server process has used so far."""
         try:  # Linux: utime and stime, fields 14 and 15 of /proc/<pid>/stat
@@ -122,6 +130,8 @@ class Phase:
     error_samples: dict[str, bytes] = field(default_factory=dict)
     server_cpu: float = 0.0
     client_cpu: float = 0.0
+    # The server's resident memory a moment after the phase's last answer (big messages).
+    server_rss_mib: float = math.nan
 
     @property
     def requests(self) -> int:
@@ -510,8 +520,8 @@ def _single_table(phases: list[Phase], bare_rates: dict[int, float]) -> list[str
 def _bulk_table(rows: list[tuple[str, str, Phase]]) -> list[str]:
     lines = [
         "| server | message | claims each | messages | errors | median claims/s "
-        "| best claims/s | median ms/message |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| best claims/s | median ms/message | server RSS after, MiB |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for server, label, phase in rows:
         rates = [BULK_CLAIMS / seconds for seconds in phase.latencies]
@@ -520,7 +530,7 @@ def _bulk_table(rows: list[tuple[str, str, Phase]]) -> list[str]:
         best = max(rates) if rates else 0.0
         lines.append(
             f"| {server} | {label} | {BULK_CLAIMS:,} | {phase.requests} | {phase.errors} "
-            f"| {median:,.0f} | {best:,.0f} | {median_ms:.0f} |"
+            f"| {median:,.0f} | {best:,.0f} | {median_ms:.0f} | {phase.server_rss_mib:,.0f} |"
         )
     return lines
 
@@ -672,6 +682,9 @@ def main(argv: list[str]) -> None:
                             client_kind=options.client,
                         )
                     )
+                    # A moment for what follows an answer (memory given back, `app.memory`).
+                    time.sleep(0.5)
+                    phase.server_rss_mib = server.rss_mib()
                     bulk.append((server.name, label, phase))
                     print(
                         f"  {server.name:<10} {label}: {phase.requests} messages, "

@@ -350,6 +350,27 @@ class TestRefusedMessages:
         assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
         assert claims(client) == []
 
+    def test_a_big_message_is_followed_by_memory_given_back(
+        self, client: TestClient, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # Measured in the benchmark (server RSS after the 1,000-claim messages); here only
+        # that it happens after a big message and not after a small one.
+        from app import memory
+
+        given_back: list[bool] = []
+        monkeypatch.setattr(memory, "give_back", lambda: given_back.append(True))
+        monkeypatch.setattr(memory, "GIVE_BACK_FROM_BYTES", 50_000)
+        small = samples.message(1, message_id="M-SMALL")
+        big = samples.message(200, message_id="M-BIG")
+        assert len(small) < 50_000 <= len(big)
+
+        post_oir(client, small)
+        assert given_back == []
+        response = post_oir(client, big)
+
+        assert response.status_code == 202
+        assert given_back == [True]
+
     @pytest.mark.parametrize("example", sorted((CONTRACTS / "oir" / "examples").glob("*.xml")))
     def test_every_published_example_is_taken(self, client: TestClient, example) -> None:  # type: ignore[no-untyped-def]
         response = post_oir(client, example.read_bytes())
