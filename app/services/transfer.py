@@ -32,9 +32,11 @@ from sqlalchemy import (
     Uuid,
     any_,
     bindparam,
+    exists,
     func,
     insert,
     literal,
+    or_,
     select,
     update,
 )
@@ -729,12 +731,59 @@ def _apply(
             .values(state="rejected", psrm_errors=bindparam("c_errors"), updated_at=now),
             claims_rejected,
         )
+    recalled = claim_states.get("recalled", [])
+    if recalled or at_psrm:
+        events += _recall_related(
+            session,
+            recalled_mains=recalled,
+            accepted=[claim_id for claim_id, _ in at_psrm],
+            now=now,
+            worker=worker,
+        )
     _insert_events(session, events)
     if finished:
         promote_next(session, claim_ids=finished, now=now)
     if at_psrm:
         _release_related(session, main_ids=[claim_id for claim_id, _ in at_psrm], now=now)
     return len(finished)
+
+
+def _recall_related(
+    session: Session,
+    *,
+    recalled_mains: Sequence[uuid.UUID],
+    accepted: Sequence[uuid.UUID],
+    now: dt.datetime,
+    worker: str,
+) -> list[dict[str, Any]]:
+    """Record as recalled the related claims PSRM recalled with their main claim; their events.
+
+    PSRM's TILBAGEKALD of a main claim recalls its related claims (interest, fees) with it, so
+    a related claim at PSRM follows its main claim when the main claim's recall is confirmed.
+    A related claim whose own UDFØRT is read only after that confirmation was taken before the
+    recall (PSRM refuses a related claim on a recalled main claim), so it was recalled with it.
+    """
+    main = _CLAIM.alias("main")
+    which = [
+        _among(session, column, ids)
+        for column, ids in ((_CLAIM.c.main_claim_id, recalled_mains), (_CLAIM.c.id, accepted))
+        if ids
+    ]
+    rows = session.execute(
+        update(_CLAIM)
+        .where(
+            _CLAIM.c.state == "at_psrm",
+            _CLAIM.c.main_claim_id.is_not(None),
+            or_(*which),
+            exists().where(main.c.id == _CLAIM.c.main_claim_id, main.c.state == "recalled"),
+        )
+        .values(state="recalled", updated_at=now)
+        .returning(_CLAIM.c.id, _CLAIM.c.main_claim_id)
+    ).all()
+    return [
+        _event(claim_id, now, "recalled_with_main_claim", worker, main_claim_id=str(main_id))
+        for claim_id, main_id in rows
+    ]
 
 
 def promote_next(session: Session, *, claim_ids: Sequence[uuid.UUID], now: dt.datetime) -> None:

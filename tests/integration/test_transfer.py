@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from adapters.psrm import simulator
 from adapters.psrm.portal import HearingPortal
@@ -606,3 +607,99 @@ class TestAdjustments:
         assert response.status_code == 422
         (problem,) = response.json()["error"]["problems"]
         assert (problem["code"], problem["source_path"]) == (code, place)
+
+    def main_with_interest(self, scenario: Scenario, message_id: str) -> tuple[str, str]:
+        """Post a main claim R-1 with its interest claim R-1-I; return their claim ids."""
+        interest = {
+            "reference": "R-1-I",
+            "period": {"from": "2025-09-16", "to": "2025-11-30"},
+            "principal": "100.00",
+            "amount": "100.00",
+            "foundingDate": "2025-11-30",
+            "dueDate": "2025-12-01",
+            "srbDate": "2025-12-15",
+            "description": "Renter",
+        }
+        answer = scenario.post(message_id, ky_claim("R-1", interestClaims=[interest]))
+        main, related = answer["claims"]
+        assert (main["state"], related["state"]) == ("queued", "held"), answer
+        assert related["holds"] == ["awaiting_main_claim"]
+        return main["claim_id"], related["claim_id"]
+
+    def recall(self, scenario: Scenario, message_id: str, reference: str = "R-1") -> None:
+        answer = self.adjust(
+            scenario, message_id, {"reference": reference, "action": "recall", "reason": "FEJL"}
+        )
+        assert answer.status_code == 202, answer.text
+
+    def test_recalling_a_main_claim_recalls_its_related_claims_with_it(
+        self, scenario: Scenario
+    ) -> None:
+        scenario.onboard()
+        scenario.onboard("renter")
+        main_id, interest_id = self.main_with_interest(scenario, "M-REL")
+        scenario.drain()
+        assert scenario.claim(interest_id)["state"] == "at_psrm"
+
+        self.recall(scenario, "A-REL")
+        scenario.drain()
+
+        assert scenario.claim(main_id)["state"] == "recalled"
+        assert scenario.psrm_state()["claims_by_state"] == {"recalled": 2}
+        assert scenario.claim(interest_id)["state"] == "recalled"
+        events = scenario.client.get(f"/v1/claims/{interest_id}/events", headers=auth("ops")).json()
+        assert events[-1]["kind"] == "recalled_with_main_claim"
+        assert events[-1]["detail"]["main_claim_id"] == main_id
+        write_down = self.adjust(
+            scenario,
+            "A-REL-2",
+            {"reference": "R-1-I", "action": "write_down", "reason": "REGU", "amount": "10.00"},
+        )
+        assert write_down.status_code == 422, write_down.text
+        (problem,) = write_down.json()["error"]["problems"]
+        assert problem["code"] == "claim.closed"
+        assert "recalled" in problem["message"]
+        assert scenario.psrm_state()["claims_by_state"] == {"recalled": 2}
+
+    def test_a_related_claim_whose_acceptance_is_read_after_its_main_claims_recall_is_recalled(
+        self, scenario: Scenario, database: Database
+    ) -> None:
+        from app.db.tables import Delivery
+        from app.services import transfer
+
+        scenario.onboard()
+        scenario.onboard("renter")
+        main_id, interest_id = self.main_with_interest(scenario, "M-LATE")
+        scenario.worker.step()  # the main claim is accepted and the sweep queues its interest
+        assert scenario.claim(main_id)["state"] == "at_psrm"
+        worker = scenario.worker
+        assert transfer.send_one(
+            worker.db,
+            worker.client,
+            worker.breaker,
+            worker=worker.name,
+            now=scenario.clock.now(),
+            config=worker.config,
+            sender_se=worker.settings.claimant_se,
+            claimant_id=worker.settings.claimant_id,
+            counters=worker.counters,
+        )
+        assert scenario.claim(interest_id)["state"] == "sent"
+        # PSRM has taken the interest claim; its receipt is read only after the recall's.
+        with database.transaction() as session:
+            session.execute(
+                update(Delivery)
+                .where(Delivery.state == transfer.D_SENT)
+                .values(next_attempt_at=scenario.clock.now() + dt.timedelta(hours=1))
+            )
+        self.recall(scenario, "A-LATE")
+        scenario.drain()
+        assert scenario.claim(main_id)["state"] == "recalled"
+        assert scenario.claim(interest_id)["state"] == "sent"
+
+        scenario.advance(hours=2)
+        scenario.drain()
+
+        assert scenario.psrm_state()["claims_by_state"] == {"recalled": 2}
+        assert scenario.claim(interest_id)["state"] == "recalled"
+        assert scenario.events(interest_id)[-2:] == ["at_psrm", "recalled_with_main_claim"]
