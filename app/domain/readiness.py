@@ -26,6 +26,7 @@ class HoldReason(StrEnum):
     AWAITING_SRB = "awaiting_srb"
     AWAITING_NOTICE = "awaiting_notice"
     AWAITING_MAIN_CLAIM = "awaiting_main_claim"
+    MAIN_CLAIM_CLOSED = "main_claim_closed"
     AREA_NOT_ONBOARDED = "area_not_onboarded"
     AREA_LEGACY = "area_legacy"
     WOULD_BE_REJECTED = "would_be_rejected"
@@ -106,8 +107,13 @@ def assess(
     onboarding: Onboarding,
     pauses: Sequence[Pause] = (),
     main_claim_at_psrm: bool = True,
+    main_claim_closed: str | None = None,
 ) -> Readiness:
-    """Decide whether a claim may go to PSRM today, and every reason it must wait."""
+    """Decide whether a claim may go to PSRM today, and every reason it must wait.
+
+    `main_claim_closed`: the state in which a related claim's main claim is closed for good
+    (`recalled`); PSRM takes no related claim on it, so no date or decision lifts the hold.
+    """
     holds: list[Hold] = []
     waits: list[dt.date] = []
     results = evaluate(claim, kind, receipt_date=today)
@@ -187,7 +193,16 @@ def assess(
             )
         )
         waits.append(notice)
-    if not main_claim_at_psrm and claim.category is _UF:
+    if main_claim_closed is not None and claim.category is _UF:
+        holds.append(
+            Hold(
+                HoldReason.MAIN_CLAIM_CLOSED,
+                f"its main claim {claim.main_claim_reference} was {main_claim_closed}, and PSRM "
+                f"takes no related claim on a {main_claim_closed} main claim: this claim cannot "
+                "go as it is",
+            )
+        )
+    elif not main_claim_at_psrm and claim.category is _UF:
         holds.append(
             Hold(
                 HoldReason.AWAITING_MAIN_CLAIM,

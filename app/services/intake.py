@@ -199,6 +199,7 @@ class _Item:
     corrects: _Stored | None = None
     main_claim_id: uuid.UUID | None = None
     main_at_psrm: bool = False
+    main_state: str | None = None  # a stored main claim's state
     # The main claim in the same message, when there is one: its id is final only once
     # repeats are resolved (a repeat or a correction takes the stored claim's id).
     main_item: _Item | None = None
@@ -1004,6 +1005,7 @@ def _link_related(
                 problem = related_type_problem(claim, stored.fordringstype or "", catalogue)
                 item.main_claim_id = stored.id
                 item.main_at_psrm = stored.state == "at_psrm"
+                item.main_state = stored.state
         elif stored is not None:
             problem = Problem(
                 code="related.main_claim_rejected",
@@ -1050,6 +1052,7 @@ def _resolve_repeats(items: Sequence[_Item], existing: dict[str, _Stored]) -> No
         if main is not None:
             item.main_claim_id = main.claim_id
             item.main_at_psrm = main.duplicate and main.state == "at_psrm"
+            item.main_state = main.state if main.duplicate else None
 
 
 def _assess(
@@ -1065,6 +1068,7 @@ def _assess(
             context=context,
             today=today,
             main_claim_at_psrm=item.main_claim_id is None or item.main_at_psrm,
+            main_claim_state=item.main_state,
         )
         if result.ready:
             item.state = readiness.QUEUED

@@ -237,12 +237,18 @@ def claim_readiness(
         }
     claim = CanonicalClaim.model_validate(row.data)
     context = readiness.load_context(session, claimant_id=claimant_id)
-    main_ok = True
-    if row.main_claim_id is not None:
-        main = session.get(Claim, row.main_claim_id)
-        main_ok = main is not None and main.state == "at_psrm"
+    main_state = (
+        session.scalar(select(Claim.state).where(Claim.id == row.main_claim_id))
+        if row.main_claim_id is not None
+        else None
+    )
     result = readiness.verdict(
-        claim, catalogue=catalogue, context=context, today=today, main_claim_at_psrm=main_ok
+        claim,
+        catalogue=catalogue,
+        context=context,
+        today=today,
+        main_claim_at_psrm=row.main_claim_id is None or main_state == "at_psrm",
+        main_claim_state=main_state,
     )
     return {
         "claim_id": str(row.id),

@@ -30,6 +30,9 @@ from app.ids import new_id
 HELD = "held"
 QUEUED = "queued"
 ASSESSABLE = frozenset({"accepted", HELD, QUEUED})
+# A main claim in these states is closed for good: its related claims can never go (hold
+# `main_claim_closed`). A rejected or withdrawn main claim is not: it may come back corrected.
+MAIN_CLOSED = frozenset({"recalled"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,8 +111,12 @@ def verdict(
     context: Context,
     today: dt.date,
     main_claim_at_psrm: bool = True,
+    main_claim_state: str | None = None,
 ) -> Readiness:
-    """Assess one canonical claim against the catalogue, on-boarding and pauses."""
+    """Assess one canonical claim against the catalogue, on-boarding and pauses.
+
+    `main_claim_state`, when given, is the related claim's main claim's state.
+    """
     kind = catalogue.types[claim.fordringstype]
     return assess(
         claim,
@@ -118,6 +125,7 @@ def verdict(
         onboarding=context.onboarding_for(kind.area, kind.code),
         pauses=context.pauses_for(kind.area, kind.code),
         main_claim_at_psrm=main_claim_at_psrm,
+        main_claim_closed=main_claim_state if main_claim_state in MAIN_CLOSED else None,
     )
 
 
@@ -135,7 +143,6 @@ def apply(
     today: dt.date,
     now: dt.datetime,
     actor: str,
-    main_at_psrm: set[uuid.UUID] | None = None,
 ) -> dict[str, int]:
     """Assess claims and move each to held or queued; return how many went where.
 
@@ -146,15 +153,17 @@ def apply(
     transfers: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     unqueue: list[uuid.UUID] = []
-    at_psrm = main_at_psrm if main_at_psrm is not None else _mains_at_psrm(session, rows)
+    mains = _main_states(session, rows)
     seqs = next_seq(session, [row.id for row, _ in rows if row.state != QUEUED])
     for row, claim in rows:
+        main = mains.get(row.main_claim_id) if row.main_claim_id is not None else None
         result = verdict(
             claim,
             catalogue=catalogue,
             context=context,
             today=today,
-            main_claim_at_psrm=row.main_claim_id is None or row.main_claim_id in at_psrm,
+            main_claim_at_psrm=row.main_claim_id is None or main == "at_psrm",
+            main_claim_state=main,
         )
         reasons = sorted(hold.reason.value for hold in result.holds)
         before = row.state
@@ -226,14 +235,13 @@ def _event(
     return {"claim_id": claim_id, "at": at, "kind": kind, "actor": actor, "detail": detail}
 
 
-def _mains_at_psrm(
+def _main_states(
     session: Session, rows: Sequence[tuple[Claim, CanonicalClaim]]
-) -> set[uuid.UUID]:
+) -> dict[uuid.UUID, str]:
     mains = {row.main_claim_id for row, _ in rows if row.main_claim_id is not None}
     if not mains:
-        return set()
-    found = session.scalars(select(Claim.id).where(Claim.id.in_(mains), Claim.state == "at_psrm"))
-    return set(found)
+        return {}
+    return dict(session.execute(select(Claim.id, Claim.state).where(Claim.id.in_(mains))).all())
 
 
 def reassess(

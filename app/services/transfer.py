@@ -743,8 +743,12 @@ def _apply(
     _insert_events(session, events)
     if finished:
         promote_next(session, claim_ids=finished, now=now)
-    if at_psrm:
-        _release_related(session, main_ids=[claim_id for claim_id, _ in at_psrm], now=now)
+    if at_psrm or recalled:
+        # Held related claims are assessed again: released behind an accepted main claim, or
+        # held for good (`main_claim_closed`) behind a recalled one.
+        _reassess_related(
+            session, main_ids=[claim_id for claim_id, _ in at_psrm] + recalled, now=now
+        )
     return len(finished)
 
 
@@ -839,7 +843,7 @@ def _set_created_claims(
         )
 
 
-def _release_related(session: Session, *, main_ids: Sequence[uuid.UUID], now: dt.datetime) -> None:
+def _reassess_related(session: Session, *, main_ids: Sequence[uuid.UUID], now: dt.datetime) -> None:
     # Related claims held for their main claim are assessed at the next sweep: mark them due.
     session.execute(
         update(Claim)

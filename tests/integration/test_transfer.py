@@ -608,10 +608,10 @@ class TestAdjustments:
         (problem,) = response.json()["error"]["problems"]
         assert (problem["code"], problem["source_path"]) == (code, place)
 
-    def main_with_interest(self, scenario: Scenario, message_id: str) -> tuple[str, str]:
-        """Post a main claim R-1 with its interest claim R-1-I; return their claim ids."""
-        interest = {
-            "reference": "R-1-I",
+    def interest(self, reference: str = "R-1-I", **overrides: Any) -> dict[str, Any]:
+        """Return a KY interest claim (REOPKOM, area renter) to send in its main claim."""
+        return {
+            "reference": reference,
             "period": {"from": "2025-09-16", "to": "2025-11-30"},
             "principal": "100.00",
             "amount": "100.00",
@@ -619,12 +619,38 @@ class TestAdjustments:
             "dueDate": "2025-12-01",
             "srbDate": "2025-12-15",
             "description": "Renter",
+            **overrides,
         }
-        answer = scenario.post(message_id, ky_claim("R-1", interestClaims=[interest]))
+
+    def main_with_interest(
+        self, scenario: Scenario, message_id: str, **interest: Any
+    ) -> tuple[str, str]:
+        """Post a main claim R-1 with its interest claim R-1-I; return their claim ids."""
+        answer = scenario.post(
+            message_id, ky_claim("R-1", interestClaims=[self.interest(**interest)])
+        )
         main, related = answer["claims"]
         assert (main["state"], related["state"]) == ("queued", "held"), answer
-        assert related["holds"] == ["awaiting_main_claim"]
+        assert "awaiting_main_claim" in related["holds"]
         return main["claim_id"], related["claim_id"]
+
+    def readiness(self, scenario: Scenario, claim_id: str) -> dict[str, Any]:
+        response = scenario.client.get(f"/v1/claims/{claim_id}/readiness", headers=auth("ops"))
+        assert response.status_code == 200, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+    def closed_hold(self, scenario: Scenario, claim_id: str) -> dict[str, Any]:
+        """Return the claim's readiness hold `main_claim_closed`, checking what it says."""
+        why = self.readiness(scenario, claim_id)
+        assert why["ready"] is False
+        holds = {hold["reason"]: hold for hold in why["holds"]}
+        assert "awaiting_main_claim" not in holds
+        hold: dict[str, Any] = holds["main_claim_closed"]
+        assert "R-1 was recalled" in hold["message"]
+        assert "cannot go" in hold["message"]
+        assert hold["until"] is None
+        return hold
 
     def recall(self, scenario: Scenario, message_id: str, reference: str = "R-1") -> None:
         answer = self.adjust(
@@ -703,3 +729,77 @@ class TestAdjustments:
         assert scenario.psrm_state()["claims_by_state"] == {"recalled": 2}
         assert scenario.claim(interest_id)["state"] == "recalled"
         assert scenario.events(interest_id)[-2:] == ["at_psrm", "recalled_with_main_claim"]
+
+    def test_a_related_claim_held_when_its_main_claim_is_recalled_says_it_cannot_go(
+        self, scenario: Scenario
+    ) -> None:
+        scenario.onboard()
+        scenario.onboard("renter")
+        scenario.drain()  # the worker's first sweep; the next is a minute away on the clock
+        main_id, interest_id = self.main_with_interest(scenario, "M-HELD")
+        scenario.drain()
+        assert scenario.claim(main_id)["state"] == "at_psrm"
+        assert scenario.claim(interest_id)["state"] == "held"
+
+        self.recall(scenario, "A-HELD")
+        scenario.drain()
+        assert scenario.claim(main_id)["state"] == "recalled"
+        swept = scenario.client.post("/v1/ops/sweep", headers=auth("ops"))
+        assert swept.status_code == 200, swept.text
+        scenario.advance(minutes=2)
+        scenario.drain()
+
+        assert scenario.claim(interest_id)["state"] == "held"
+        assert [h["reason"] for h in self.readiness(scenario, interest_id)["holds"]] == [
+            "main_claim_closed"
+        ]
+        self.closed_hold(scenario, interest_id)
+        events = scenario.client.get(f"/v1/claims/{interest_id}/events", headers=auth("ops")).json()
+        assert (events[-1]["kind"], events[-1]["detail"]["holds"]) == (
+            "held",
+            ["main_claim_closed"],
+        )
+        assert scenario.psrm_state()["claims_by_state"] == {"recalled": 1}
+
+    def test_a_related_claim_held_for_a_date_learns_at_once_that_its_main_claim_was_recalled(
+        self, scenario: Scenario
+    ) -> None:
+        scenario.onboard()
+        scenario.onboard("renter")
+        main_id, interest_id = self.main_with_interest(scenario, "M-SRB", srbDate="2026-03-10")
+        scenario.drain()
+        assert scenario.claim(main_id)["state"] == "at_psrm"
+
+        self.recall(scenario, "A-SRB")
+        scenario.drain()
+        scenario.client.post("/v1/ops/sweep", headers=auth("ops"))
+
+        events = scenario.client.get(f"/v1/claims/{interest_id}/events", headers=auth("ops")).json()
+        assert (events[-1]["kind"], events[-1]["detail"]["holds"]) == (
+            "held",
+            ["awaiting_srb", "main_claim_closed"],
+        )
+        self.closed_hold(scenario, interest_id)
+        scenario.advance(days=9)
+        scenario.client.post("/v1/ops/sweep", headers=auth("ops"))
+        scenario.drain()
+        assert scenario.claim(interest_id)["state"] == "held"
+        assert scenario.psrm_state()["claims_by_state"] == {"recalled": 1}
+
+    def test_interest_sent_after_its_main_claim_was_recalled_is_held_saying_why(
+        self, scenario: Scenario
+    ) -> None:
+        scenario.onboard()
+        scenario.onboard("renter")
+        self.main_with_interest(scenario, "M-AFTER")
+        scenario.drain()
+        self.recall(scenario, "A-AFTER")
+        scenario.drain()
+
+        interests = [self.interest(), self.interest("R-1-J")]
+        answer = scenario.post("M-AFTER-2", ky_claim("R-1", interestClaims=interests))
+
+        main, old, new = answer["claims"]
+        assert (main["state"], old["state"]) == ("recalled", "recalled")
+        assert (new["state"], new["holds"]) == ("held", ["main_claim_closed"])
+        self.closed_hold(scenario, new["claim_id"])

@@ -26,7 +26,14 @@ from app.domain import catalogue as catalogue_module
 from app.domain.catalogue import FordringType
 from app.domain.claim import CanonicalClaim, ClaimCategory, FordringArt, Liability
 from app.domain.identifiers import IdentifierKind
-from app.domain.readiness import Onboarding, OnboardingState, Pause, Readiness, assess
+from app.domain.readiness import (
+    HoldReason,
+    Onboarding,
+    OnboardingState,
+    Pause,
+    Readiness,
+    assess,
+)
 from app.domain.rules import RuleResult, evaluate
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -194,6 +201,39 @@ def test_the_recorded_cases_break_every_rule_and_raise_every_hold() -> None:
         "needs_correction",
         "paused",
     }
+
+
+def test_a_related_claim_on_a_recalled_main_claim_is_held_for_good_saying_so() -> None:
+    interest = BASE.model_copy(
+        update={
+            "fordringstype": "REOPKOM",
+            "business_area": "renter",
+            "category": ClaimCategory.UF,
+            "main_claim_reference": "KY-0",
+        }
+    )
+    on = {"today": dt.date(2026, 3, 2), "onboarding": Onboarding(OnboardingState.ONBOARDED)}
+
+    waiting = assess(interest, CATALOGUE.types["REOPKOM"], main_claim_at_psrm=False, **on)
+    closed = assess(
+        interest,
+        CATALOGUE.types["REOPKOM"],
+        main_claim_at_psrm=False,
+        main_claim_closed="recalled",
+        **on,
+    )
+    main = assess(BASE, CATALOGUE.types["KFDAINS"], main_claim_closed="recalled", **on)
+
+    assert HoldReason.AWAITING_MAIN_CLAIM in waiting.reasons
+    assert HoldReason.MAIN_CLAIM_CLOSED not in waiting.reasons
+    assert HoldReason.AWAITING_MAIN_CLAIM not in closed.reasons
+    (hold,) = [h for h in closed.holds if h.reason is HoldReason.MAIN_CLAIM_CLOSED]
+    assert hold.message == (
+        "its main claim KY-0 was recalled, and PSRM takes no related claim on a recalled main "
+        "claim: this claim cannot go as it is"
+    )
+    assert hold.until is None
+    assert HoldReason.MAIN_CLAIM_CLOSED not in main.reasons
 
 
 @settings(max_examples=300)
