@@ -11,13 +11,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import uuid
+from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from app.clock import COPENHAGEN
 from app.db.tables import Claim, ClaimEvent, SourceMessage, Transfer
 from app.domain.claim import SourceSystem
 from app.domain.problems import Problem
@@ -128,7 +131,13 @@ def _parse(raw: bytes) -> tuple[str, list[Any]]:
     return str(message_id), list(items) if isinstance(items, list) else []
 
 
-def _check(index: int, item: Any) -> tuple[dict[str, Any] | None, list[Problem]]:
+# An amount as the contract writes it: digits 0-9, at most two decimals after a point. (Python's
+# `Decimal` also reads other scripts' digits, exponents and surrounding white space.)
+_AMOUNT = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _check(index: int, item: Any, *, today: dt.date) -> tuple[dict[str, Any] | None, list[Problem]]:
     path = f"/adjustments/{index}"
     if not isinstance(item, dict):
         return None, [Problem(code="field.wrong_type", source_path=path, message="not an object")]
@@ -164,7 +173,10 @@ def _check(index: int, item: Any) -> tuple[dict[str, Any] | None, list[Problem]]
     if action in ("write_down", "write_up"):
         raw_amount = item.get("amount")
         try:
-            amount = Decimal(str(raw_amount)) if not isinstance(raw_amount, bool | float) else None
+            number = isinstance(raw_amount, int | Decimal) and not isinstance(raw_amount, bool)
+            written = isinstance(raw_amount, str) and _AMOUNT.fullmatch(raw_amount) is not None
+            # A JSON number as it is; a string only in digits 0-9.
+            amount = Decimal(str(raw_amount)) if number or written else None
         except InvalidOperation:
             amount = None
         if amount is None or not amount.is_finite() or amount <= 0:
@@ -189,7 +201,9 @@ def _check(index: int, item: Any) -> tuple[dict[str, Any] | None, list[Problem]]
     effective_date: dt.date | None = None
     if effective is not None:
         try:
-            effective_date = dt.date.fromisoformat(str(effective))
+            if not isinstance(effective, str) or not _DATE.fullmatch(effective):
+                raise ValueError(effective)  # fromisoformat also reads 20261204
+            effective_date = dt.date.fromisoformat(effective)
         except ValueError:
             problems.append(
                 Problem(
@@ -198,6 +212,17 @@ def _check(index: int, item: Any) -> tuple[dict[str, Any] | None, list[Problem]]
                     message="not a valid date (YYYY-MM-DD)",
                 )
             )
+        else:
+            if effective_date > today:
+                # A payment received, a lapse: each has happened by the time it is reported.
+                problems.append(
+                    Problem(
+                        code="adjustment.effective_date_future",
+                        source_path=f"{path}/effectiveDate",
+                        message=f"the effective date {effective_date} is after today, {today}",
+                        value=effective_date.isoformat(),
+                    )
+                )
     if (action, reason) in DATE_REQUIRED and effective is None:
         problems.append(
             Problem(
@@ -227,6 +252,50 @@ def _check(index: int, item: Any) -> tuple[dict[str, Any] | None, list[Problem]]
     }, []
 
 
+def _balances(session: Session, claims: Iterable[Claim]) -> dict[uuid.UUID, Decimal]:
+    """Return each claim's balance as kravbro knows it: its amount, with the write-downs and
+    write-ups sent for it before (all but those PSRM refused).
+
+    PSRM's own balance may be lower still (payments and offsets it books); it is never higher.
+    """
+    known = {claim.id: claim.amount for claim in claims if claim.amount is not None}
+    if not known:
+        return {}
+    rows = session.execute(
+        select(Transfer.claim_id, Transfer.kind, Transfer.payload).where(
+            Transfer.claim_id.in_(list(known)),
+            Transfer.kind.in_(["write_down", "write_up"]),
+            Transfer.state != transfer.REJECTED,
+        )
+    )
+    for claim_id, kind, payload in rows:
+        amount = Decimal(str((payload or {}).get("amount") or "0"))
+        known[claim_id] += amount if kind == "write_up" else -amount
+    return known
+
+
+def _within_balance(
+    found: dict[str, Any], claim: Claim, balances: dict[uuid.UUID, Decimal], path: str
+) -> list[Problem]:
+    """Refuse a write-down beyond the claim's balance; count an accepted one against it."""
+    raw = found["payload"]["amount"]
+    if claim.id not in balances or raw is None:
+        return []
+    amount = Decimal(raw)
+    if found["kind"] == "write_down" and amount > balances[claim.id]:
+        return [
+            Problem(
+                code="adjustment.exceeds_balance",
+                source_path=path,
+                message=f"a write-down of {amount} is more than the claim's balance, "
+                f"{balances[claim.id]} (its amount, with the adjustments sent before)",
+                value=str(amount),
+            )
+        ]
+    balances[claim.id] += amount if found["kind"] == "write_up" else -amount
+    return []
+
+
 def receive(
     session: Session,
     *,
@@ -253,7 +322,8 @@ def receive(
         if previous.content_sha256 == digest:
             return 200, previous.response, True
         raise Conflict(f"adjustment message {message_id} was received before with other content")
-    checked = [_check(i, item) for i, item in enumerate(items)]
+    today = now.astimezone(COPENHAGEN).date()
+    checked = [_check(i, item, today=today) for i, item in enumerate(items)]
     refs = {c["reference"] for c, _ in checked if c is not None}
     claims = {
         row.source_reference: row
@@ -273,6 +343,7 @@ def receive(
         if claim_ids
         else {}
     )
+    balances = _balances(session, claims.values())
     busy = (
         set(
             session.scalars(
@@ -309,6 +380,8 @@ def receive(
                     value=found["reference"],
                 )
             ]
+        if not problems and found is not None and claim is not None:
+            problems = _within_balance(found, claim, balances, f"/adjustments/{index}/amount")
         if problems or found is None or claim is None:
             results.append(
                 {**result, "result": "rejected", "problems": [p.as_dict() for p in problems]}

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -562,6 +563,78 @@ class TestAdjustments:
         assert kinds.index("at_psrm") < kinds.index("adjusted")
         adjusted = [e for e in events if e["kind"] == "sent" and e["detail"]["action"] != "create"]
         assert [e["detail"]["action"] for e in adjusted] == ["write_down", "write_down"]
+
+    @pytest.mark.parametrize(
+        ("item", "code", "field"),
+        [
+            # Each was taken and then refused by PSRM (an outside probe).
+            (
+                {"action": "write_down", "reason": "REGU", "amount": "999999.00"},
+                "adjustment.exceeds_balance",
+                "amount",
+            ),
+            (
+                {
+                    "action": "write_down",
+                    "reason": "INDB",
+                    "amount": "10.00",
+                    "effectiveDate": "2026-03-03",  # the day after the scenario's today
+                },
+                "adjustment.effective_date_future",
+                "effectiveDate",
+            ),
+            (
+                {"action": "write_down", "reason": "REGU", "amount": "١٠٠.٠٠"},
+                "amount.invalid",
+                "amount",
+            ),
+            (
+                {
+                    "action": "write_down",
+                    "reason": "INDB",
+                    "amount": "1.00",
+                    "effectiveDate": "20260201",
+                },
+                "date.invalid",
+                "effectiveDate",
+            ),
+        ],
+        ids=["beyond-balance", "future-date", "other-digits", "basic-date-form"],
+    )
+    def test_an_adjustment_psrm_could_not_take_is_refused_here(
+        self, scenario: Scenario, item: dict[str, Any], code: str, field: str
+    ) -> None:
+        scenario.post("M-BAL", ky_claim("R-BAL"))
+
+        response = self.adjust(scenario, "A-BAL", {"reference": "R-BAL", **item})
+
+        assert response.status_code == 422
+        [problem] = response.json()["error"]["problems"]
+        assert (problem["code"], problem["source_path"]) == (code, f"/adjustments/0/{field}")
+
+    def test_write_downs_count_against_the_balance_in_order(self, scenario: Scenario) -> None:
+        claim = ky_claim("R-ORDER")
+        scenario.post("M-ORDER", claim)
+        half = Decimal(claim["amount"]) / 2
+
+        def down(amount: Decimal) -> dict[str, Any]:
+            return {
+                "reference": "R-ORDER",
+                "action": "write_down",
+                "reason": "REGU",
+                "amount": str(amount),
+            }
+
+        first = self.adjust(scenario, "A-O1", down(half), down(half), down(Decimal("0.01")))
+        up = {"reference": "R-ORDER", "action": "write_up", "reason": "REGU", "amount": "0.01"}
+        second = self.adjust(scenario, "A-O2", up, down(Decimal("0.01")))
+
+        assert [a["result"] for a in first.json()["adjustments"]] == [
+            "accepted",
+            "accepted",
+            "rejected",
+        ]
+        assert [a["result"] for a in second.json()["adjustments"]] == ["accepted", "accepted"]
 
     def test_an_adjustment_with_a_bad_reason_is_refused(self, scenario: Scenario) -> None:
         scenario.post("M14", ky_claim("R-1"))
