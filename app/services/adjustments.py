@@ -197,6 +197,15 @@ def _check(index: int, item: Any, *, today: dt.date) -> tuple[dict[str, Any] | N
                     value=str(amount),
                 )
             )
+    if action == "recall" and "amount" in item:
+        # A recall takes the whole claim back: an amount would be dropped without a word.
+        problems.append(
+            Problem(
+                code="field.not_allowed",
+                source_path=f"{path}/amount",
+                message="a recall takes no amount (it recalls the whole claim)",
+            )
+        )
     effective = item.get("effectiveDate")
     effective_date: dt.date | None = None
     if effective is not None:

@@ -598,8 +598,13 @@ class TestAdjustments:
                 "date.invalid",
                 "effectiveDate",
             ),
+            (
+                {"action": "recall", "reason": "FEJL", "amount": "10.00"},
+                "field.not_allowed",
+                "amount",
+            ),
         ],
-        ids=["beyond-balance", "future-date", "other-digits", "basic-date-form"],
+        ids=["beyond-balance", "future-date", "other-digits", "basic-date-form", "recall-amount"],
     )
     def test_an_adjustment_psrm_could_not_take_is_refused_here(
         self, scenario: Scenario, item: dict[str, Any], code: str, field: str
