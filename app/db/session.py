@@ -263,18 +263,17 @@ class Database:
         `connection_invalidated` is set; the connection then opens a new one on its next use
         (SQLAlchemy's invalidation), and the writer stores the message again.
 
-        With `wait=False` (SQLite only) it never waits: `WriterBusy` when the connection is in
-        use or another write of this process holds the database, and SQLite is told not to
-        wait for its lock either, so that a write of another process makes the first
-        statement fail (`OperationalError`) instead of waiting.
+        With `wait=False` it does not wait for this process: `WriterBusy` when the connection
+        is in use or (SQLite) another write of this process holds the database, and SQLite is
+        told not to wait for its lock either, so that a write of another process makes the
+        first statement fail (`OperationalError`) instead of waiting. On PostgreSQL what the
+        statements themselves may wait for is the caller's to avoid (`intake.store_new`).
         """
         with self._writer(wait=wait) as connection, connection.begin():
             yield connection
 
     @contextlib.contextmanager
     def _writer(self, *, wait: bool) -> Iterator[Connection]:
-        if not wait and not self.is_sqlite:
-            raise ValueError("only SQLite's writes can be tried without waiting")
         if not self._writer_lock.acquire(blocking=wait):
             raise WriterBusy("the intake writer's connection is in use")
         try:

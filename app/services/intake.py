@@ -26,7 +26,17 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Boolean, Connection, String, Table, bindparam, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Connection,
+    String,
+    Table,
+    bindparam,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -43,7 +53,7 @@ from app.db.bulk import (
     pipeline,
     set_column,
 )
-from app.db.locks import hold_readiness
+from app.db.locks import hold_readiness, readiness_key
 from app.db.tables import (
     CLAIMANT_REFERENCE_HELD,
     Base,
@@ -141,6 +151,16 @@ _CONTEXT_FINGERPRINT = text(f"SELECT {_CONTEXT_FINGERPRINT_SQL} AS fingerprint")
 _CONTEXT_UNCHANGED = text(f"SELECT {_CONTEXT_FINGERPRINT_SQL} = :fingerprint AS unchanged").columns(
     unchanged=Boolean
 )
+# The same, taking the claimant's readiness lock only if no change holds it: for a message
+# stored on the event loop, which must not wait for a change of on-boarding being committed.
+_CONTEXT_UNCHANGED_NOW = (
+    text(
+        "SELECT pg_try_advisory_xact_lock_shared(:lock) "
+        f"AND {_CONTEXT_FINGERPRINT_SQL} = :fingerprint AS unchanged"
+    )
+    .bindparams(bindparam("lock", type_=BigInteger))
+    .columns(unchanged=Boolean)
+)
 _INSERT_EVENTS = BulkInsert(Base.metadata.tables[ClaimEvent.__tablename__])
 _INSERT_TRANSFERS = BulkInsert(Base.metadata.tables[Transfer.__tablename__])
 
@@ -236,6 +256,8 @@ class Prepared:
     now: dt.datetime
     today: dt.date
     items: list[_Item]
+    # Found not to be new already (`store_new` failed for it): it needs the look-ups.
+    not_new: bool = False
 
     @property
     def claim_count(self) -> int:
@@ -485,6 +507,8 @@ def may_store_new(batch: Sequence[Prepared]) -> bool:
     claim may point at a main claim outside its message, and they must not be written while
     assessed (`_store_streaming`).
     """
+    if any(p.not_new for p in batch):
+        return False
     if _streamed(sum(p.claim_count for p in batch), len(batch)):
         return False
     for prepared in batch:
@@ -511,6 +535,7 @@ def store_new(
     catalogue: Catalogue,
     claimant_id: str,
     known: KnownContext,
+    wait: bool = True,
 ) -> list[Outcome]:
     """PostgreSQL: store messages taken to be new, without look-ups, and commit; or raise.
 
@@ -526,6 +551,10 @@ def store_new(
     message refused whole: it would be a conflict if its id were used before. Only for
     messages `may_store_new` allows, on the intake writer's connection.
 
+    Without `wait` (a message stored on the event loop) it takes the claimant's readiness
+    lock only if no change holds it, and raises `NotNew` if one does, as if the context had
+    changed: the writer thread then stores the message and waits for the change.
+
     Raises:
         NotNew: nothing was stored.
     """
@@ -538,12 +567,25 @@ def store_new(
         decided.append((index, prepared, body))
 
     def unchanged(connection: Connection) -> None:
+        params = {"claimant_id": claimant_id, "fingerprint": known.fingerprint}
+        if not wait:
+            # Without waiting: a change being committed fails the guard as a change would.
+            guard(
+                connection,
+                _CONTEXT_UNCHANGED_NOW,
+                {**params, "lock": readiness_key(claimant_id)},
+                meaning=(
+                    "kravbro: on-boarding or pauses changed since intake read them, or are "
+                    "being changed; the message is stored again by the writer (not an error)"
+                ),
+            )
+            return
         # Under the readiness lock, so that a change being committed is waited for and seen.
         hold_readiness(connection, claimant_id, exclusive=False)
         guard(
             connection,
             _CONTEXT_UNCHANGED,
-            {"claimant_id": claimant_id, "fingerprint": known.fingerprint},
+            params,
             meaning=(
                 "kravbro: on-boarding or pauses changed since intake read them; "
                 "the messages are stored again, with look-ups (not an error)"

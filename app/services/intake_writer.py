@@ -14,15 +14,18 @@ after the other. If a shared transaction fails (another process stored one of it
 first, say), each of its messages is stored again alone, so one message's failure never
 becomes another's.
 
-On SQLite a small message that is the only one being stored is stored by its request, on
-the event loop, without the hand-off to the writer thread and back (two thread wake-ups, a
-fifth of such a message's time at one client). It first lets the event loop run a few
-turns, so that requests that have arrived meanwhile reach the writer too: then it goes to the
-writer with them, and group commit is kept under load (storing every message on the loop,
-measured, took 30-45 % off the rate at 16 and 64 clients). It never waits there: if the
-writer has messages in hand, or the database is busy (SQLite is told not to wait for its
-lock), the message goes to the writer thread. Not on PostgreSQL, whose round trips the event
-loop must not wait for.
+A small message that is the only one being stored is stored by its request, on the event
+loop, without the hand-off to the writer thread and back (two thread wake-ups, a fifth of
+such a message's time at one client on SQLite; on PostgreSQL, alternating servers at one
+client, 717-758 -> 843-859 requests/s). It first lets the event loop run a few turns, so
+that requests that have arrived meanwhile reach the writer too: then it goes to the writer
+with them, and group commit is kept under load (storing every message on the loop, measured
+on SQLite, took 30-45 % off the rate at 16 and 64 clients). It never waits there for anything
+but its own round trip: if the writer has messages in hand, or the database is busy (SQLite
+is told not to wait for its lock), the message goes to the writer thread. On PostgreSQL only
+a message `store_new` may store goes there, in its one round trip, taking the readiness lock
+only if no change of on-boarding holds it; anything else (a replay, a duplicate, a change
+being committed) goes to the writer thread, which looks up and waits as it must.
 
 On PostgreSQL the writer stores messages it takes to be new in one round trip, without
 looking up what is stored first (`intake.store_new`): PostgreSQL's unique constraints and a
@@ -87,7 +90,7 @@ class IntakeWriter:
         self._pending = 0
         # Requests inside `store` (the event loop's thread only).
         self._storing = 0
-        self._store_here_too = db.is_sqlite
+        self._store_here_too = True
         # The readiness context as the last look-ups read it (PostgreSQL; see `_store`).
         self._known: intake.KnownContext | None = None
 
@@ -144,6 +147,8 @@ class IntakeWriter:
         afresh (storing changes a prepared message) and submitted here, so that the writer
         thread stores it with all its own way does on failures.
         """
+        if not self._db.is_sqlite and (self._known is None or not intake.may_store_new([prepared])):
+            return None  # it would need look-ups: the writer thread's
         with self._lock:
             if self._pending:
                 return None
@@ -152,6 +157,10 @@ class IntakeWriter:
             (result,) = self._store([prepared], wait=False)
         except WriterBusy:  # nothing was done
             return None
+        except intake.NotNew:  # not new, or a change is being committed: nothing stored
+            fresh = self._fresh(prepared)
+            fresh.not_new = True  # straight to the look-ups, not a second try without them
+            return self.submit(fresh)
         except Exception as exc:  # nothing of it is stored, but its items were decided
             log.info(
                 "storing a message at once failed (%s); the writer stores it", type(exc).__name__
@@ -239,11 +248,16 @@ class IntakeWriter:
                             catalogue=self._catalogue,
                             claimant_id=self._claimant_id,
                             known=known,
+                            wait=wait,
                         )
                     )
             except intake.NotNew as exc:
+                if not wait and not self._db.is_sqlite:
+                    raise  # on the event loop: no look-ups there (`_store_here`)
                 log.debug("stored with look-ups instead: %s", exc)
                 batch = [self._fresh(prepared) for prepared in batch]
+        elif not wait and not self._db.is_sqlite:
+            raise WriterBusy("a message that needs look-ups is the writer thread's")
         with self._db.writer_connection(wait=wait) as connection:
             return intake.store(
                 connection,

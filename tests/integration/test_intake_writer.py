@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from adapters.ky import samples as ky_samples
 from app.db import migrate
+from app.db.locks import readiness_key
 from app.db.session import Database, write_lock
 from app.db.tables import Base, Claim, SourceMessage
 from app.domain import catalogue as catalogue_module
@@ -694,3 +695,84 @@ def test_messages_one_after_another_are_answered_as_if_each_were_looked_up(
     assert related.body["counts"]["accepted"] == 1, related.body["claims"][0]["problems"]
     assert count(database, SourceMessage.id) == 5
     assert count(database, Claim.id) == 1 + 2 + 1 + 1
+
+
+def test_a_lone_message_is_stored_by_its_request_once_the_context_is_known(
+    database: Database, writer: IntakeWriter, catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On either backend, without the hand-off to the writer thread and back.
+
+    On PostgreSQL only once the writer knows the readiness context (its first look-ups), and
+    only a message taken to be new: a replay goes to the writer thread, which looks it up.
+    """
+    first = store_one(writer, catalogue, ky("S-LONE-1-ABC"))
+    handed: list[str] = []
+    submit = writer.submit
+    monkeypatch.setattr(
+        writer,
+        "submit",
+        lambda p: handed.append(p.message_id) or submit(p),  # type: ignore[func-returns-value]
+    )
+
+    second = store_one(writer, catalogue, ky("S-LONE-2-ABC"))
+    again = store_one(writer, catalogue, ky("S-LONE-2-ABC"))
+
+    assert isinstance(first, intake.Outcome)
+    assert first.status_code == 202
+    assert isinstance(second, intake.Outcome)
+    assert second.status_code == 202
+    assert isinstance(again, intake.Outcome)
+    assert again.replay
+    assert again.body == second.body
+    postgresql = database.engine.dialect.name == "postgresql"
+    # The replay: on PostgreSQL found not new by its one round trip, then looked up.
+    assert handed == (["S-LONE-2-ABC"] if postgresql else [])
+    assert count(database, SourceMessage.id) == 2
+
+
+def test_a_change_of_on_boarding_being_committed_does_not_hold_up_the_event_loop(
+    postgres_server: str, catalogue: Catalogue
+) -> None:
+    """PostgreSQL: a lone message meets the readiness lock held by a change; it waits in the
+    writer thread, and the loop runs on (were it waiting on the loop, only a watchdog's
+    timeout would end the change)."""
+    url = create_postgres_database(postgres_server)
+    try:
+        migrate.upgrade(url)
+        database = Database(url, pool_size=2)
+        writer = IntakeWriter(database, catalogue=catalogue, claimant_id=CLAIMANT)
+        loop_ran, released, holding = threading.Event(), threading.Event(), threading.Event()
+
+        def change() -> None:
+            with database.transaction() as session:
+                session.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": readiness_key(CLAIMANT)}
+                )
+                holding.set()
+                loop_ran.wait(timeout=20)
+            released.set()
+
+        try:
+            assert isinstance(store_one(writer, catalogue, ky("S-KNOWN-ABC")), intake.Outcome)
+            watchdog = threading.Thread(target=change)
+            watchdog.start()
+            holding.wait(timeout=20)
+            prepared = prepare(catalogue, *ky("S-WAITS-ABC"))
+
+            async def run() -> tuple[bool, intake.Outcome]:
+                task = asyncio.create_task(writer.store(prepared))
+                while writer._pending == 0 and not task.done():
+                    await asyncio.sleep(0)
+                ran_while_held = not released.is_set()
+                loop_ran.set()
+                return ran_while_held, await asyncio.wait_for(task, timeout=60)
+
+            ran_while_held, outcome = asyncio.run(run())
+            watchdog.join()
+        finally:
+            writer.close()
+            database.dispose()
+        assert ran_while_held
+        assert outcome.status_code == 202
+    finally:
+        drop_postgres_database(postgres_server, url)
