@@ -12,7 +12,6 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import Future
 from typing import Any
 
@@ -25,18 +24,15 @@ from adapters.oir import samples
 from app.clock import Clock
 from app.db.session import Database
 from app.db.tables import Base, Claim, SourceMessage
-from app.domain import catalogue as catalogue_module
 from app.domain.catalogue import Catalogue
 from app.domain.claim import SourceSystem
 from app.errors import InvalidRequest
 from app.logs import RedactCpr
 from app.main import create_app
 from app.services.intake_writer import IntakeWriter
-from app.settings import ROOT
 from tests.builders import auth, ky_claim
 from tests.conftest import make_settings
 from tests.integration.test_intake_writer import (
-    CLAIMANT,
     count,
     outcome_or_error,
     prepare,
@@ -400,18 +396,6 @@ class TestAClaimantReferenceHeldByAClaimStoredBefore:
 
         assert response.status_code == 202, response.text
         assert [codes(r) for r in response.json()["claims"]] == [[], ["claimant_reference.taken"]]
-
-
-@pytest.fixture(scope="module")
-def catalogue() -> Catalogue:
-    return catalogue_module.load(ROOT / "contracts" / "psrm" / "catalogue.json")
-
-
-@pytest.fixture
-def writer(database: Database, catalogue: Catalogue) -> Iterator[IntakeWriter]:
-    intake_writer = IntakeWriter(database, catalogue=catalogue, claimant_id=CLAIMANT)
-    yield intake_writer
-    intake_writer.close()
 
 
 def ky_with(message_id: str, *claims: tuple[str, str]) -> tuple[SourceSystem, bytes]:

@@ -10,7 +10,6 @@ import asyncio
 import datetime as dt
 import sqlite3
 import threading
-from collections.abc import Iterator
 from concurrent.futures import Future
 from decimal import Decimal
 from pathlib import Path
@@ -26,31 +25,17 @@ from app.db import migrate
 from app.db.locks import readiness_key
 from app.db.session import Database, write_lock
 from app.db.tables import Base, Claim, SourceMessage
-from app.domain import catalogue as catalogue_module
 from app.domain.catalogue import Catalogue
 from app.domain.claim import SourceSystem
 from app.domain.readiness import OnboardingState
 from app.errors import Conflict, InvalidRequest
 from app.services import intake, onboarding
 from app.services.intake_writer import IntakeWriter
-from app.settings import ROOT
 from tests.conftest import create_postgres_database, drop_postgres_database
 
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 CLAIMANT = "1234"
 NAMESPACE = "urn:oio:kombit:oir:debitorregistrering:1.0"
-
-
-@pytest.fixture(scope="module")
-def catalogue() -> Catalogue:
-    return catalogue_module.load(ROOT / "contracts" / "psrm" / "catalogue.json")
-
-
-@pytest.fixture
-def writer(database: Database, catalogue: Catalogue) -> Iterator[IntakeWriter]:
-    intake_writer = IntakeWriter(database, catalogue=catalogue, claimant_id=CLAIMANT)
-    yield intake_writer
-    intake_writer.close()
 
 
 def prepare(catalogue: Catalogue, source: SourceSystem, raw: bytes) -> intake.Prepared:

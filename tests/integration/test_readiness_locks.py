@@ -22,10 +22,8 @@ from sqlalchemy import select
 from app.db import migrate
 from app.db.session import Database
 from app.db.tables import Claim
-from app.domain import catalogue as catalogue_module
 from app.domain.catalogue import Catalogue
 from app.services.intake_writer import IntakeWriter
-from app.settings import ROOT
 from tests.conftest import create_postgres_database, drop_postgres_database
 from tests.integration.test_intake_writer import (
     CLAIMANT,
@@ -44,11 +42,6 @@ def database(postgres_server: str) -> Iterator[Database]:
     yield db
     db.dispose()
     drop_postgres_database(postgres_server, url)
-
-
-@pytest.fixture(scope="module")
-def catalogue() -> Catalogue:
-    return catalogue_module.load(ROOT / "contracts" / "psrm" / "catalogue.json")
 
 
 def wait_until_one_waits_for_the_lock(database: Database) -> None:
