@@ -81,7 +81,11 @@ class SourceMessage(Base):
     """An inbound message from a fagsystem, stored raw before anything is made of it."""
 
     __tablename__ = "source_message"
-    __table_args__ = (UniqueConstraint("source", "message_id"),)
+    __table_args__ = (
+        UniqueConstraint("source", "message_id"),
+        # A big body sent again is found by its bytes before it is read (`intake.earlier_answer`).
+        Index("ix_source_message_source_content", "source", "content_sha256"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     source: Mapped[str] = mapped_column(String(16))

@@ -350,6 +350,38 @@ class TestRefusedMessages:
         assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
         assert claims(client) == []
 
+    def test_a_big_message_sent_again_is_answered_without_reading_it_again(
+        self, client: TestClient, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # Found by its bytes: 20 concurrent replays of a 20,000-claim message each read it
+        # again first and took 33-38 s (an outside probe).
+        from app.services import intake
+
+        big = samples.message(300, message_id="M-BIG-AGAIN")
+        assert len(big) > 64 * 1024
+        first = post_oir(client, big)
+        read: list[str] = []
+        prepare = intake.prepare
+        monkeypatch.setattr(
+            intake,
+            "prepare",
+            lambda **kw: read.append(kw["media_type"]) or prepare(**kw),  # type: ignore[func-returns-value]
+        )
+
+        again = post_oir(client, big)
+        other = post_oir(client, big.replace(b"<FordringID>S-", b"<FordringID>T-", 1))
+        wrong_type = post_oir(client, big, **{"Content-Type": "application/json"})
+
+        assert first.status_code == 202
+        assert again.status_code == 200
+        assert again.headers["Idempotent-Replayed"] == "true"
+        assert again.json() == first.json()
+        # Read again: the other content (a conflict) and the wrong media type; not the replay.
+        assert read == ["application/xml", "application/json"]
+        assert other.status_code == 409
+        assert wrong_type.status_code == 415
+        assert len(claims(client)) == 300
+
     def test_a_big_message_is_followed_by_memory_given_back(
         self, client: TestClient, monkeypatch: pytest.MonkeyPatch
     ) -> None:
