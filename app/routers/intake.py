@@ -87,9 +87,11 @@ def _refuse_other_charsets(parameters: str) -> None:
             )
 
 
-def _earlier_answer(runtime: Runtime, system: SourceSystem, body: bytes) -> intake.Outcome | None:
+def _earlier_answer(
+    runtime: Runtime, system: SourceSystem, raw_sha256: str
+) -> intake.Outcome | None:
     with runtime.db.sessions() as session:
-        return intake.earlier_answer(session, source=system, raw=body)
+        return intake.earlier_answer(session, source=system, raw_sha256=raw_sha256)
 
 
 @router.post("/{source}", status_code=202, responses=_RESPONSES, openapi_extra=_MESSAGE_DOC)
@@ -105,9 +107,11 @@ async def post_message(source: str, request: Request) -> Response:
     if media_type.endswith("json"):
         _refuse_other_charsets(parameters)
     body = await read_body(request, runtime)
+    raw_sha256 = None
     if len(body) > _INLINE_BYTES and media_type in registry()[system].media_types:
         # A big body sent again is answered before it is read again (`earlier_answer`).
-        replayed = await run_in_threadpool(_earlier_answer, runtime, system, body)
+        raw_sha256 = intake.digest(body)
+        replayed = await run_in_threadpool(_earlier_answer, runtime, system, raw_sha256)
         if replayed is not None:
             return Response(
                 content=replayed.json(),
@@ -125,6 +129,7 @@ async def post_message(source: str, request: Request) -> Response:
         claimant_id=runtime.settings.claimant_id,
         now=runtime.clock.now(),
         today=runtime.clock.today(),
+        raw_sha256=raw_sha256,
     )
     prepared = prepare() if len(body) <= _INLINE_BYTES else await run_in_threadpool(prepare)
     # Stored with the messages of concurrent requests, in one transaction (group commit).

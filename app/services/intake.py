@@ -218,7 +218,6 @@ class _Item:
     duplicate: bool = False
     corrects: _Stored | None = None
     main_claim_id: uuid.UUID | None = None
-    main_at_psrm: bool = False
     main_state: str | None = None  # a stored main claim's state
     # The main claim in the same message, when there is one: its id is final only once
     # repeats are resolved (a repeat or a correction takes the stored claim's id).
@@ -286,7 +285,8 @@ class Prepared:
         return found
 
 
-def _sha256(data: bytes) -> str:
+def digest(data: bytes) -> str:
+    """Return a message body's SHA-256, as stored with it."""
     return hashlib.sha256(data).hexdigest()
 
 
@@ -297,12 +297,12 @@ def _content_hash(item: _Item) -> str:
     or, for a claim that could not be built, of the fields the source sent.
     """
     if item.claim is not None:
-        return _sha256(model_json(item.claim, sort_keys=True))
+        return digest(model_json(item.claim, sort_keys=True))
     return _hash_payload(item.candidate.fields)
 
 
 def _hash_payload(payload: dict[str, Any]) -> str:
-    return _sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS, default=str))
+    return digest(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS, default=str))
 
 
 def prepare(
@@ -315,8 +315,11 @@ def prepare(
     claimant_id: str,
     now: dt.datetime,
     today: dt.date | None = None,
+    raw_sha256: str | None = None,
 ) -> Prepared:
     """Parse, map and validate one message: everything intake does before the database.
+
+    `raw_sha256` is the body's digest when the caller has made it already (`digest`).
 
     Raises:
         AdapterError: the message is malformed or breaks its contract.
@@ -353,7 +356,7 @@ def prepare(
     return Prepared(
         source=source,
         raw=raw,
-        raw_sha256=_sha256(raw),
+        raw_sha256=raw_sha256 or digest(raw),
         media_type=media_type,
         message_id=message_id,
         principal=principal,
@@ -723,8 +726,8 @@ def account(prepared: Prepared, outcome: Outcome) -> None:
     )
 
 
-def earlier_answer(session: Session, *, source: SourceSystem, raw: bytes) -> Outcome | None:
-    """Return the first answer to these very bytes from this source, if there was one.
+def earlier_answer(session: Session, *, source: SourceSystem, raw_sha256: str) -> Outcome | None:
+    """Return the first answer to the bytes with this digest from this source, if there was one.
 
     The same bytes are the same message (its id is in them), so this is its replay, found
     without reading the message: for a body of thousands of claims that is most of what a
@@ -734,7 +737,7 @@ def earlier_answer(session: Session, *, source: SourceSystem, raw: bytes) -> Out
     row = session.execute(
         select(_MESSAGES.c.response).where(
             _MESSAGES.c.source == source.value,
-            _MESSAGES.c.content_sha256 == _sha256(raw),
+            _MESSAGES.c.content_sha256 == raw_sha256,
             ~_MESSAGES.c.message_id.startswith("adjustments/"),
         )
     ).first()
@@ -1064,7 +1067,6 @@ def _link_related(
             else:
                 problem = related_type_problem(claim, stored.fordringstype or "", catalogue)
                 item.main_claim_id = stored.id
-                item.main_at_psrm = stored.state == "at_psrm"
                 item.main_state = stored.state
         elif stored is not None:
             problem = Problem(
@@ -1111,7 +1113,6 @@ def _resolve_repeats(items: Sequence[_Item], existing: dict[str, _Stored]) -> No
         main = item.main_item
         if main is not None:
             item.main_claim_id = main.claim_id
-            item.main_at_psrm = main.duplicate and main.state == "at_psrm"
             item.main_state = main.state if main.duplicate else None
 
 
@@ -1127,7 +1128,7 @@ def _assess(
             catalogue=catalogue,
             context=context,
             today=today,
-            main_claim_at_psrm=item.main_claim_id is None or item.main_at_psrm,
+            has_main_claim=item.main_claim_id is not None,
             main_claim_state=item.main_state,
         )
         if result.ready:

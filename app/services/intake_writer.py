@@ -282,6 +282,7 @@ class IntakeWriter:
             claimant_id=self._claimant_id,
             now=prepared.now,
             today=prepared.today,
+            raw_sha256=prepared.raw_sha256,
         )
 
     def _write_alone(self, prepared: intake.Prepared, future: Future[intake.Outcome]) -> None:

@@ -247,7 +247,7 @@ def claim_readiness(
         catalogue=catalogue,
         context=context,
         today=today,
-        main_claim_at_psrm=row.main_claim_id is None or main_state == "at_psrm",
+        has_main_claim=row.main_claim_id is not None,
         main_claim_state=main_state,
     )
     return {

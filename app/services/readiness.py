@@ -110,12 +110,13 @@ def verdict(
     catalogue: Catalogue,
     context: Context,
     today: dt.date,
-    main_claim_at_psrm: bool = True,
+    has_main_claim: bool = False,
     main_claim_state: str | None = None,
 ) -> Readiness:
     """Assess one canonical claim against the catalogue, on-boarding and pauses.
 
-    `main_claim_state`, when given, is the related claim's main claim's state.
+    For a related claim (`has_main_claim`), `main_claim_state` is its main claim's state
+    (None: not stored yet): it may go once that is `at_psrm`.
     """
     kind = catalogue.types[claim.fordringstype]
     return assess(
@@ -124,7 +125,7 @@ def verdict(
         today=today,
         onboarding=context.onboarding_for(kind.area, kind.code),
         pauses=context.pauses_for(kind.area, kind.code),
-        main_claim_at_psrm=main_claim_at_psrm,
+        main_claim_at_psrm=not has_main_claim or main_claim_state == "at_psrm",
         main_claim_closed=main_claim_state if main_claim_state in MAIN_CLOSED else None,
     )
 
@@ -162,7 +163,7 @@ def apply(
             catalogue=catalogue,
             context=context,
             today=today,
-            main_claim_at_psrm=row.main_claim_id is None or main == "at_psrm",
+            has_main_claim=row.main_claim_id is not None,
             main_claim_state=main,
         )
         reasons = sorted(hold.reason.value for hold in result.holds)
