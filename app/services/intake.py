@@ -507,12 +507,9 @@ def may_store_new(batch: Sequence[Prepared]) -> bool:
     """Tell whether `store_new` may store these messages (else `store` must).
 
     Their decision must depend on nothing stored but themselves and the context: no related
-    claim may point at a main claim outside its message, and they must not be written while
-    assessed (`_store_streaming`).
+    claim may point at a main claim outside its message.
     """
     if any(p.not_new for p in batch):
-        return False
-    if _streamed(sum(p.claim_count for p in batch), len(batch)):
         return False
     for prepared in batch:
         own = {
@@ -553,6 +550,12 @@ def store_new(
     duplicate, a correction, a conflict or a claim rejected for its claimant reference. So is a
     message refused whole: it would be a conflict if its id were used before. Only for
     messages `may_store_new` allows, on the intake writer's connection.
+
+    Big messages are written while assessed (`_store_streaming`), the guard first: for a
+    1,000-claim message this saves the look-ups' round trip, 11-13 ms of PostgreSQL probing
+    two indexes a thousand times each (about a tenth of the message's time). A big message
+    that is not new costs about its own storing twice: the unique constraints fail its claims'
+    COPY only when it ends.
 
     Without `wait` (a message stored on the event loop) it takes the claimant's readiness
     lock only if no change holds it, and raises `NotNew` if one does, as if the context had
@@ -596,6 +599,10 @@ def store_new(
         )
 
     try:
+        if _streams(connection, decided, commit=True):
+            return _store_streaming(
+                connection, decided, catalogue=catalogue, context=known.context, first=unchanged
+            )
         return _store(connection, decided, catalogue, known.context, commit=True, first=unchanged)
     except IntegrityError as exc:
         raise NotNew("a message, claim or claimant reference was stored before") from exc
@@ -657,6 +664,7 @@ def _store_streaming(
     *,
     catalogue: Catalogue,
     context: readiness.Context,
+    first: Callable[[Connection], None] | None = None,
 ) -> list[Outcome]:
     """PostgreSQL: write big messages' claims while they are assessed, then commit.
 
@@ -668,6 +676,10 @@ def _store_streaming(
     answers, which need every claim assessed, set in the same transaction at the end; then
     COMMIT, in the same round trip. For a message with no correction only (a correction
     updates a stored claim, which `_store` does).
+
+    `first` sends what must come before the writes, in their transaction (`store_new`'s
+    guard): it fails, if it does, with the message rows, before any claim is assessed. A
+    claim stored before fails the COPY only when it ends, after all were assessed.
     """
     writes = _Writes()
     message_pks = []
@@ -676,9 +688,13 @@ def _store_streaming(
         message_pks.append(writes.add_message(prepared, body, b"{}"))
     if BulkInsert.pipelines(connection, len(writes.messages)):
         with pipeline(connection, begin=True):
+            if first is not None:
+                first(connection)
             _INSERT_MESSAGES.execute(connection, writes.messages)
     else:
         begin(connection)
+        if first is not None:
+            first(connection)
         _INSERT_MESSAGES.execute(connection, writes.messages)
     with _INSERT_CLAIMS.streaming(connection) as write:
         for (_, prepared, _), message_pk in zip(decided, message_pks, strict=True):

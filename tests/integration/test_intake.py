@@ -377,7 +377,11 @@ class TestRefusedMessages:
         assert again.headers["Idempotent-Replayed"] == "true"
         assert again.json() == first.json()
         # Read again: the other content (a conflict) and the wrong media type; not the replay.
-        assert read == ["application/xml", "application/json"]
+        # On PostgreSQL the conflict is read twice: stored first as new, without look-ups
+        # (`intake.store_new`), its id's unique constraint refuses it, and the writer reads it
+        # afresh to look up what is stored.
+        conflict_reads = 2 if client.app.state.runtime.db.engine.dialect.name == "postgresql" else 1
+        assert read == ["application/xml"] * conflict_reads + ["application/json"]
         assert other.status_code == 409
         assert wrong_type.status_code == 415
         assert len(claims(client)) == 300

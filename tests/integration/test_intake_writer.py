@@ -682,6 +682,80 @@ def test_messages_one_after_another_are_answered_as_if_each_were_looked_up(
     assert count(database, Claim.id) == 1 + 2 + 1 + 1
 
 
+def test_big_messages_one_after_another_are_answered_as_if_each_were_looked_up(
+    database: Database, writer: IntakeWriter, catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Big messages too are first stored as new, written while assessed (PostgreSQL).
+
+    Each that is not new, or that a change of on-boarding made elsewhere concerns, is then
+    answered as it would be with look-ups: a replay, its claims as duplicates, a conflict,
+    a claim rejected for a claimant reference another holds, claims queued, not held.
+    """
+    not_new: list[str] = []
+    store_new = intake.store_new
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return store_new(*args, **kwargs)
+        except intake.NotNew as exc:
+            not_new.append(str(exc))
+            raise
+
+    monkeypatch.setattr(intake, "store_new", watched)
+    source, raw = ky("B-NEW-ABC", claims=80)
+    body = orjson.loads(raw)
+    sent_again = {**body, "messageId": "B-AGAIN-ABC"}
+    taken = orjson.loads(ky_samples.message(70, message_id="B-TAKEN-ABC"))
+    taken["claims"][7]["claimantReference"] = f"KY-{body['claims'][3]['reference']}"
+
+    first = store_one(writer, catalogue, ky("B-FIRST-ABC", claims=70))  # the context is read
+    stored = store_one(writer, catalogue, (source, raw))
+    replay = store_one(writer, catalogue, (source, raw))
+    duplicates = store_one(writer, catalogue, (source, orjson.dumps(sent_again)))
+    conflict = store_one(
+        writer, catalogue, (source, orjson.dumps({**body, "claims": body["claims"][:79]}))
+    )
+    refused_one = store_one(writer, catalogue, (source, orjson.dumps(taken)))
+    with database.transaction() as session:
+        onboard_socialret(session, catalogue)
+    after = store_one(writer, catalogue, ky("B-AFTER-ABC", claims=70))
+
+    assert isinstance(first, intake.Outcome)
+    assert "area_not_onboarded" in holds_of(first)
+    assert isinstance(stored, intake.Outcome)
+    assert stored.status_code == 202
+    assert stored.body["counts"]["accepted"] == 80
+    assert isinstance(replay, intake.Outcome)
+    assert replay.replay
+    assert replay.body == stored.body
+    assert isinstance(duplicates, intake.Outcome)
+    assert duplicates.body["counts"]["duplicates"] == 80
+    assert [c["claim_id"] for c in duplicates.body["claims"]] == [
+        c["claim_id"] for c in stored.body["claims"]
+    ]
+    assert isinstance(conflict, Conflict)
+    assert isinstance(refused_one, intake.Outcome)
+    assert [i for i, c in enumerate(refused_one.body["claims"]) if c["result"] != "accepted"] == [7]
+    problems = refused_one.body["claims"][7]["problems"]
+    assert [p["code"] for p in problems] == ["claimant_reference.taken"]
+    assert isinstance(after, intake.Outcome)
+    assert "area_not_onboarded" not in holds_of(after)
+    assert {c["state"] for c in after.body["claims"]} == {"queued"}
+    assert count(database, SourceMessage.id) == 5
+    assert count(database, Claim.id) == 70 + 80 + 70 + 70
+    if database.engine.dialect.name == "postgresql":
+        # Each after the first tried without look-ups; these five were found not new.
+        assert not_new == [
+            "a message, claim or claimant reference was stored before",  # the replay
+            "a message, claim or claimant reference was stored before",  # the duplicates
+            "a message, claim or claimant reference was stored before",  # the conflict
+            "a message, claim or claimant reference was stored before",  # the one taken
+            "on-boarding or pauses changed since they were read",
+        ]
+    else:
+        assert not_new == []
+
+
 def test_a_lone_message_is_stored_by_its_request_once_the_context_is_known(
     database: Database, writer: IntakeWriter, catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch
 ) -> None:
