@@ -804,9 +804,16 @@ def _decide(
     _check_claimant_references_taken(items, existing, taken)
     _link_related(items, existing, catalogue)
     for item in items:
-        # Made once here, stored as it is (an orjson fragment goes into the row's JSON as is).
-        item.data = orjson.Fragment(model_json(item.claim)) if item.claim is not None else None
-        item.content_sha256 = _content_hash(item)
+        if item.claim is not None:
+            # Made once here, hashed and stored as it is (an orjson fragment goes into the
+            # row's JSON as is): the keys sorted, as the hash wants them. PostgreSQL's JSONB
+            # keeps no order of its own either.
+            data = model_json(item.claim, sort_keys=True)
+            item.data = orjson.Fragment(data)
+            item.content_sha256 = digest(data)
+        else:
+            item.data = None
+            item.content_sha256 = _content_hash(item)
         item.state = ClaimState.ACCEPTED if item.accepted else ClaimState.INVALID
     _resolve_repeats(items, existing)
     accepted = sum(1 for item in items if item.accepted)
