@@ -38,6 +38,15 @@ def _forget() -> None:
 os.register_at_fork(after_in_child=_forget)
 
 
+# The version (4) and variant (RFC 9562) bits, set as `uuid.UUID(bytes=..., version=4)` sets them.
+_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_VERSION_4 = (4 << 76) | (0x8000 << 48)
+_UUID = uuid.UUID
+_new_uuid = uuid.UUID.__new__
+_set = object.__setattr__
+_UNKNOWN = uuid.SafeUUID.unknown
+
+
 def new_id() -> uuid.UUID:
     """Return a new random UUID (version 4, RFC 9562), as `uuid.uuid4()` does."""
     pool = _pool
@@ -46,4 +55,11 @@ def new_id() -> uuid.UUID:
         pool.data = os.urandom(_POOL_BYTES)
         position = 0
     pool.position = position + _ID_BYTES
-    return uuid.UUID(bytes=pool.data[position : position + _ID_BYTES], version=4)
+    value = int.from_bytes(pool.data[position : position + _ID_BYTES], "big")
+    # The UUID built from its integer directly, as `uuid.UUID.__init__` ends up doing after
+    # checks that random bytes need not pass: 0.4 instead of 0.9 µs, for some 2,000 ids in a
+    # 1,000-claim message.
+    made: uuid.UUID = _new_uuid(_UUID)
+    _set(made, "int", (value & _CLEAR) | _VERSION_4)
+    _set(made, "is_safe", _UNKNOWN)
+    return made

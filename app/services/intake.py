@@ -706,14 +706,14 @@ def _store_streaming(
                     writes.add_claim(prepared, item, message_pk)
                 write(writes.claims)
                 writes.claims.clear()
+        # Made before the COPY ends, while PostgreSQL stores the last rows sent: ending it
+        # waits for them (5-7 ms of a 1,000-claim message), and the answers took 2 ms.
+        outcomes = [_answer(prepared, body) for _, prepared, body in decided]
     _INSERT_EVENTS.execute(connection, writes.events)
     _INSERT_TRANSFERS.execute(connection, writes.transfer_rows)
-    outcomes = []
     with pipeline(connection, commit=True):
-        for (_, prepared, body), message_pk in zip(decided, message_pks, strict=True):
-            outcome = _answer(prepared, body)
+        for outcome, message_pk in zip(outcomes, message_pks, strict=True):
             set_column(connection, _MESSAGES, "response", outcome.json().decode(), key=message_pk)
-            outcomes.append(outcome)
     return outcomes
 
 

@@ -15,6 +15,12 @@ def test_ids_are_version_4_uuids_and_unique() -> None:
     assert len(set(ids)) == len(ids)
     assert all(isinstance(i, uuid.UUID) and i.version == 4 for i in ids)
     assert all(i.variant == uuid.RFC_4122 for i in ids)
+    # Whole UUIDs, like those `uuid` makes: equal and hashed as the same id read back, and
+    # about half of the 122 random bits set.
+    assert all(uuid.UUID(str(i)) == i and hash(uuid.UUID(i.hex)) == hash(i) for i in ids)
+    assert all(i.is_safe is uuid.SafeUUID.unknown for i in ids)
+    random_bits = sum(bin(i.int & ~((0xF000 << 64) | (0xC000 << 48))).count("1") for i in ids)
+    assert 0.45 < random_bits / (122 * len(ids)) < 0.55
 
 
 def test_threads_never_hand_out_the_same_id() -> None:
