@@ -1230,6 +1230,10 @@ def _row(item: _Item) -> dict[str, Any]:
     }
 
 
+# A claim's problems when it has none: one object for every such row (`_Writes._shared`).
+_NO_PROBLEMS: tuple[dict[str, Any], ...] = ()
+
+
 class _Writes:
     """The rows a batch of messages writes, gathered so each table gets one insert."""
 
@@ -1240,6 +1244,17 @@ class _Writes:
         self.events: list[dict[str, Any]] = []
         self.transfers: list[_Item] = []
         self.transfer_rows: list[dict[str, Any]] = []
+        self._holds: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+    def _shared(self, holds: list[str]) -> tuple[str, ...]:
+        """Return one object for each distinct list of holds, to be made JSON once.
+
+        The rows' values are made JSON once per distinct object (`bulk.BulkInsert`): most
+        claims of a message share their holds, and no problems, so a message's thousand
+        claims need a few of each, not a thousand.
+        """
+        key = tuple(holds)
+        return self._holds.setdefault(key, key)
 
     def add(self, prepared: Prepared, body: dict[str, Any], content: bytes) -> None:
         """Add one decided message: its raw bytes with its answer, and every claim's rows.
@@ -1278,9 +1293,10 @@ class _Writes:
         now, source = prepared.now, prepared.source.value
         if item.duplicate:
             return
-        problems = [p.as_dict() for p in item.problems]
+        problems = [p.as_dict() for p in item.problems] if item.problems else _NO_PROBLEMS
         row = {
             **_row(item),
+            "holds": self._shared(item.holds),
             "state": item.state,
             "problems": problems,
             "content_sha256": item.content_sha256,
