@@ -215,34 +215,76 @@ def message_id(batch: KsdBatch) -> str:
 def _flatten(
     element: etree._Element, prefix: str, values: dict[str, str], counts: dict[str, int]
 ) -> None:
-    keys = _KEYS.get(prefix)  # None under a repeated element: `Medskyldner[2]/`
-    for child in element:
+    keys = _KEYS.get(prefix)
+    if keys is None:  # under a repeated element: `Medskyldner[2]/`
+        for child in element:
+            named = _ELEMENTS.get(child.tag)
+            if named is not None:
+                _put(child, prefix + named[0], named[1], values, counts)
+        return
+    # The hot loop of the reader: a 1,000-claim batch has some 18,000 elements, so the common
+    # ones (plain values, collapsed text, the Skyldner's and Periode's elements) are read here
+    # without a call. `element[:]` lists the children in one call, quicker than iterating.
+    for child in element[:]:
         # Unknown elements and other namespaces are schema violations, reported as such.
-        tag = child.tag
-        if keys is not None:
-            known = keys.get(tag)
-            if known is None:
-                continue
-            key, kind = known
-        else:
-            named = _ELEMENTS.get(tag)
-            if named is None:
-                continue
-            key, kind = prefix + named[0], named[1]
+        known = keys.get(child.tag)
+        if known is None:
+            continue
+        key, kind = known
         if not kind:  # most elements: a plain value
             if key not in values:  # a repeated single element breaks the schema: keep the first
                 text = child.text
                 values[key] = text.strip() if text else ""
             continue
-        if kind & _REPEAT:
-            position = counts.get(key, 0) + 1
-            counts[key] = position
-            key = f"{key}[{position}]"
-        if kind & _CONTAINER:
-            _flatten(child, key + "/", values, counts)
-        elif key not in values:
-            text = child.text or ""
-            values[key] = " ".join(text.split()) if kind & _COLLAPSE else text.strip()
+        if kind == _COLLAPSE:
+            if key not in values:
+                values[key] = _collapsed(child.text)
+            continue
+        inner = _KEYS.get(key + "/") if kind == _CONTAINER else None
+        if inner is None:
+            _put(child, key, kind, values, counts)
+            continue
+        # A container that does not repeat (Skyldner, Periode): its elements are read here, as
+        # `_flatten(child, key + "/", ...)` would read them.
+        for grandchild in child[:]:
+            known = inner.get(grandchild.tag)
+            if known is None:
+                continue
+            key, kind = known
+            if not kind:
+                if key not in values:
+                    text = grandchild.text
+                    values[key] = text.strip() if text else ""
+            elif kind == _COLLAPSE:
+                if key not in values:
+                    values[key] = _collapsed(grandchild.text)
+            else:
+                _put(grandchild, key, kind, values, counts)
+
+
+def _put(
+    element: etree._Element, key: str, kind: int, values: dict[str, str], counts: dict[str, int]
+) -> None:
+    """Read one element of a known name and kind: a repeated one, a container, or a value."""
+    if kind & _REPEAT:
+        position = counts.get(key, 0) + 1
+        counts[key] = position
+        key = f"{key}[{position}]"
+    if kind & _CONTAINER:
+        _flatten(element, key + "/", values, counts)
+    elif key not in values:
+        text = element.text
+        values[key] = _collapsed(text) if kind & _COLLAPSE else (text.strip() if text else "")
+
+
+def _collapsed(text: str | None) -> str:
+    """The text with its ends trimmed and each run of white space made one space, as xs:token."""
+    value = text.strip() if text else ""
+    # Most names and descriptions hold no run of white space to collapse: a printable text
+    # without two spaces in a row has none (every white space but the space is unprintable).
+    if "  " in value or not value.isprintable():
+        value = " ".join(value.split())
+    return value
 
 
 def _header_problems(values: Mapping[str, str], krav_count: int) -> list[Problem]:
