@@ -756,6 +756,28 @@ def test_big_messages_one_after_another_are_answered_as_if_each_were_looked_up(
         assert not_new == []
 
 
+def test_a_change_of_on_boarding_is_seen_by_a_batch_of_many_streamed_messages(
+    database: Database, writer: IntakeWriter, catalogue: Catalogue
+) -> None:
+    # Seventy 16-claim messages gathered into one batch are written while assessed, their
+    # message rows by COPY (not in the guard's round trip): the guard is checked on its own
+    # first, and a change of on-boarding made elsewhere still decides every claim.
+    first = store_one(writer, catalogue, ky("M-FIRST-ABC", claims=70))  # the context is read
+    before = [ky(f"M-B{i:03d}-ABC", claims=16) for i in range(70)]
+    after = [ky(f"M-A{i:03d}-ABC", claims=16) for i in range(70)]
+
+    held = [outcome_or_error(f) for f in submit_all(writer, catalogue, before)]
+    with database.transaction() as session:
+        onboard_socialret(session, catalogue)
+    released = [outcome_or_error(f) for f in submit_all(writer, catalogue, after)]
+
+    assert isinstance(first, intake.Outcome)
+    assert all("area_not_onboarded" in holds_of(r) for r in held)
+    assert all("area_not_onboarded" not in holds_of(r) for r in released)
+    assert {c["state"] for r in released for c in r.body["claims"]} == {"queued"}  # type: ignore[union-attr]
+    assert count(database, Claim.id) == 70 + 2 * 70 * 16
+
+
 def test_a_lone_message_is_stored_by_its_request_once_the_context_is_known(
     database: Database, writer: IntakeWriter, catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch
 ) -> None:
