@@ -999,9 +999,15 @@ def _refuse_claimant_reference(item: _Item, code: str, why: str, reference: str)
 
 
 def _refuse_reference(item: _Item, code: str, message: str, *, value: str | None = None) -> None:
-    """Reject a claim for its reference; it is stored under one of its own (`_Writes.add`)."""
+    """Reject a claim for its reference; it is stored under one of its own (`_Writes.add`).
+
+    A problem with the reference that the source's own contract found already (KY's
+    `reference.duplicate`) is the one reported: the same fact is not told twice.
+    """
     item.claim = None
     item.refused_reference = True
+    if any(p.field == "source_reference" for p in item.problems):
+        return
     item.problems.append(
         Problem(
             code=code,
