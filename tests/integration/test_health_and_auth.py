@@ -152,6 +152,9 @@ class TestApiDocument:
 
         headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
         assert "Authorization" in headers
+        (path,) = [p for p in operation["parameters"] if p["in"] == "path"]
+        assert (path["name"], path["required"]) == ("source", True)
+        assert path["schema"]["enum"] == ["ky", "ksd", "oir"]
         assert set(operation["requestBody"]["content"]) == {
             "application/json",
             "application/xml",
