@@ -39,6 +39,7 @@ from tests.integration.test_intake_writer import (
     store_one,
     stored_first_by_another_process,
     submit_all,
+    watch_not_new,
 )
 
 XML = {"Content-Type": "application/xml"}
@@ -443,17 +444,7 @@ class TestAClaimantReferenceTakenInTheIntakeWriter:
         # itself must refuse the second holder, and the message go the ordinary way.
         from app.services import intake
 
-        not_new: list[str] = []
-        store_new = intake.store_new
-
-        def watched(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return store_new(*args, **kwargs)
-            except intake.NotNew as exc:
-                not_new.append(str(exc))
-                raise
-
-        monkeypatch.setattr(intake, "store_new", watched)
+        not_new = watch_not_new(monkeypatch)
         first = store_one(writer, catalogue, ky_with("H-20", ("KY-20", "SAG-20")))
 
         second = store_one(writer, catalogue, ky_with("H-21", ("KY-21", "SAG-20")))

@@ -110,6 +110,22 @@ def stored_first_by_another_process(
     return interfered
 
 
+def watch_not_new(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record why each message `intake.store_new` tries is found not new (`NotNew`)."""
+    not_new: list[str] = []
+    store_new = intake.store_new
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return store_new(*args, **kwargs)
+        except intake.NotNew as exc:
+            not_new.append(str(exc))
+            raise
+
+    monkeypatch.setattr(intake, "store_new", watched)
+    return not_new
+
+
 def ky(message_id: str, claims: int = 1) -> tuple[SourceSystem, bytes]:
     return SourceSystem.KY, ky_samples.message(claims, message_id=message_id)
 
@@ -691,17 +707,7 @@ def test_big_messages_one_after_another_are_answered_as_if_each_were_looked_up(
     answered as it would be with look-ups: a replay, its claims as duplicates, a conflict,
     a claim rejected for a claimant reference another holds, claims queued, not held.
     """
-    not_new: list[str] = []
-    store_new = intake.store_new
-
-    def watched(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return store_new(*args, **kwargs)
-        except intake.NotNew as exc:
-            not_new.append(str(exc))
-            raise
-
-    monkeypatch.setattr(intake, "store_new", watched)
+    not_new = watch_not_new(monkeypatch)
     source, raw = ky("B-NEW-ABC", claims=80)
     body = orjson.loads(raw)
     sent_again = {**body, "messageId": "B-AGAIN-ABC"}
