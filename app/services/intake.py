@@ -650,12 +650,8 @@ def _streams(
     if not commit or connection.dialect.name != "postgresql":
         return False
     items = [item for _, prepared, _ in decided for item in prepared.items]
-    return _streamed(len(items), len(decided)) and not any(item.corrects for item in items)
-
-
-def _streamed(claims: int, messages: int) -> bool:
-    """Tell whether so many claims in so many messages are enough to stream (`_streams`)."""
-    return claims >= max(_STREAM_FROM_CLAIMS, _STREAM_CLAIMS_PER_MESSAGE * messages)
+    enough = len(items) >= max(_STREAM_FROM_CLAIMS, _STREAM_CLAIMS_PER_MESSAGE * len(decided))
+    return enough and not any(item.corrects for item in items)
 
 
 def _store_streaming(
