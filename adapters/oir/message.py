@@ -204,9 +204,11 @@ def _unwrap(root: etree._Element) -> tuple[etree._Element, bool]:
     qname = etree.QName(root)
     if qname.localname == "Envelope" and qname.namespace in SOAP_NAMESPACES:
         envelope = "{" + qname.namespace + "}"
-        body = next((child for child in root if child.tag == envelope + "Body"), None)
+        parts = [child for child in root if isinstance(child.tag, str)]
+        body = next((child for child in parts if child.tag == envelope + "Body"), None)
         if body is None:
             raise _contract_error("soap.body_missing", "the SOAP envelope has no Body", "/Envelope")
+        _check_envelope(root, parts, envelope)
         elements = [child for child in body if isinstance(child.tag, str)]
         if any(child.tag == envelope + "Fault" for child in elements):
             raise _contract_error(
@@ -220,6 +222,12 @@ def _unwrap(root: etree._Element) -> tuple[etree._Element, bool]:
                 f"the SOAP Body must hold exactly one {ROOT_NAME} element in {NAMESPACE}",
                 _unexpected_in_body(elements),
             )
+        if _has_text(body):
+            raise _contract_error(
+                "soap.unknown_body",
+                f"the SOAP Body must hold only the {ROOT_NAME} element, no text beside it",
+                "/Envelope/Body",
+            )
         return elements[0], True
     if root.tag != _ROOT_TAG:
         raise _contract_error(
@@ -229,6 +237,43 @@ def _unwrap(root: etree._Element) -> tuple[etree._Element, bool]:
             value=_xml_name(qname),
         )
     return root, False
+
+
+def _check_envelope(root: etree._Element, parts: list[etree._Element], envelope: str) -> None:
+    """Refuse an envelope that holds more than an optional Header and then one Body.
+
+    A second Body, or anything else beside them, would otherwise be passed over without a
+    word, and with it any claims it holds.
+
+    Raises:
+        MessageContractError: `soap.unknown_envelope`, pointing at the first element the
+            envelope should not hold; or at `/Envelope` for text in it.
+    """
+    expected = [envelope + "Body"]
+    if parts and parts[0].tag == envelope + "Header":
+        expected.insert(0, envelope + "Header")
+    for index, part in enumerate(parts):
+        if index >= len(expected) or part.tag != expected[index]:
+            same = sum(1 for earlier in parts[:index] if earlier.tag == part.tag) + 1
+            step = etree.QName(part).localname[:100]
+            raise _contract_error(
+                "soap.unknown_envelope",
+                "a SOAP envelope holds an optional Header, then one Body, and nothing else",
+                f"/Envelope/{step}" + (f"[{same}]" if same > 1 else ""),
+            )
+    if _has_text(root):
+        raise _contract_error(
+            "soap.unknown_envelope",
+            "a SOAP envelope holds an optional Header, then one Body, and no text",
+            "/Envelope",
+        )
+
+
+def _has_text(element: etree._Element) -> bool:
+    """Tell whether an element holds text of its own (not whitespace) beside its children."""
+    if element.text is not None and element.text.strip():
+        return True
+    return any(child.tail is not None and child.tail.strip() for child in element)
 
 
 def _unexpected_in_body(elements: list[etree._Element]) -> str:

@@ -254,6 +254,76 @@ def test_wrong_envelopes_say_where(xml: str, place: str) -> None:
     assert [problem.source_path for problem in caught.value.problems] == [place]
 
 
+def _envelope(*parts: str) -> str:
+    return f'<s:Envelope xmlns:s="{SOAP11}">{"".join(parts)}</s:Envelope>'
+
+
+_ONE = message([account([claim("A")])])
+_OTHER = message([account([claim("B")])], message_id="M-2")
+
+
+@pytest.mark.parametrize(
+    ("xml", "code", "place"),
+    [
+        # The second Body's message would be passed over, its claims with it.
+        (
+            _envelope(f"<s:Body>{_ONE}</s:Body>", f"<s:Body>{_OTHER}</s:Body>"),
+            "soap.unknown_envelope",
+            "/Envelope/Body[2]",
+        ),
+        (
+            _envelope(f"<s:Body>{_ONE}</s:Body>", "<s:Body/>"),
+            "soap.unknown_envelope",
+            "/Envelope/Body[2]",
+        ),
+        (
+            _envelope(f"<s:Body>{_ONE}</s:Body>", "<s:Header/>"),
+            "soap.unknown_envelope",
+            "/Envelope/Header",
+        ),
+        (
+            _envelope("<s:Header/>", "<s:Header/>", f"<s:Body>{_ONE}</s:Body>"),
+            "soap.unknown_envelope",
+            "/Envelope/Header[2]",
+        ),
+        (
+            _envelope(f"<s:Body>{_ONE}</s:Body>", f'<x:Extra xmlns:x="urn:x">{_OTHER}</x:Extra>'),
+            "soap.unknown_envelope",
+            "/Envelope/Extra",
+        ),
+        (_envelope(f"<s:Body>{_ONE}</s:Body>", "more"), "soap.unknown_envelope", "/Envelope"),
+        (soap(f"{_ONE}Fordring 2: 100 kr"), "soap.unknown_body", "/Envelope/Body"),
+        (soap(f"note{_ONE}"), "soap.unknown_body", "/Envelope/Body"),
+    ],
+    ids=[
+        "second-body",
+        "second-empty-body",
+        "header-after-body",
+        "two-headers",
+        "element-after-body",
+        "text-in-envelope",
+        "text-after-message",
+        "text-before-message",
+    ],
+)
+def test_an_envelope_holding_more_than_header_and_body_is_refused_whole(
+    xml: str, code: str, place: str
+) -> None:
+    with pytest.raises(MessageContractError) as caught:
+        ADAPTER.parse(xml.encode())
+
+    assert [(p.code, p.source_path) for p in caught.value.problems] == [(code, place)]
+
+
+def test_an_envelope_may_hold_whitespace_and_comments_around_its_parts() -> None:
+    xml = _envelope("\n  <!-- sent by X -->\n  <s:Header/>\n  ", f"<s:Body>\n  {_ONE}\n</s:Body>\n")
+
+    parsed = ADAPTER.parse(xml.encode())
+
+    assert parsed.enveloped
+    assert [c.values["FordringID"] for a in parsed.accounts for c in a.claims] == ["A"]
+
+
 @pytest.mark.parametrize(
     ("raw", "code", "place"),
     [
