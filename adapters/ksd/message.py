@@ -336,13 +336,24 @@ def _header_problems(values: Mapping[str, str], krav_count: int) -> list[Problem
     return problems
 
 
+_COUNT = re.compile(r"\+?0*([0-9]{1,18})")
+_COUNT_DIGITS = re.compile(r"\+?[0-9]+")
+
+
 def _integer(text: str) -> int | None:
-    try:
-        return int(text)
-    except ValueError:
-        return None  # not an integer: the schema reports it
+    """Read a count as xs:positiveInteger writes it; None if it is not one (the schema says so).
+
+    Any number of digits is an xs:positiveInteger, more than Python's `int` reads from text
+    (4,300): one too long to read is still a count, and no batch's, so it is read as a number
+    too big to be shown back (`_header_problems`).
+    """
+    found = _COUNT.fullmatch(text)
+    if found is not None:
+        return int(found.group(1))
+    return _TOO_MANY if _COUNT_DIGITS.fullmatch(text) else None
 
 
+_TOO_MANY = 10**18
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 
 

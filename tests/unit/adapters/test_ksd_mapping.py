@@ -481,6 +481,38 @@ def test_a_count_written_with_a_sign_is_still_checked() -> None:
     assert "batch.count_mismatch" in codes(refusal(raw).problems)
 
 
+@pytest.mark.parametrize(
+    ("count", "shown"),
+    [
+        ("9" * 4_301, None),
+        ("0" * 4_400 + "2", "2"),
+        ("+" + "0" * 5_000 + "1" * 30, None),
+        ("1" * 19, None),
+    ],
+    ids=["4301-nines", "two-after-zeros", "long-with-sign", "19-digits"],
+)
+def test_a_count_of_any_length_is_checked(count: str, shown: str | None) -> None:
+    # Python reads at most 4,300 digits as an int: a longer count was not checked, and the
+    # batch taken whatever it said (an outside probe).
+    raw = batch(krav(), count=1).replace(b"<AntalKrav>1<", f"<AntalKrav>{count}<".encode())
+
+    [problem] = refusal(raw).problems
+
+    assert problem.code == "batch.count_mismatch"
+    assert problem.value == shown
+    assert problem.message == (
+        f"AntalKrav is {shown}, but the batch holds 1 Krav"
+        if shown
+        else "AntalKrav is not the batch's number of Krav (1)"
+    )
+
+
+def test_a_long_count_that_is_right_is_taken() -> None:
+    raw = batch(krav(), count=1).replace(b"<AntalKrav>1<", b"<AntalKrav>" + b"0" * 5_000 + b"1<")
+
+    assert len(ADAPTER.parse(raw).claims) == 1
+
+
 def test_a_count_is_shown_back_only_while_it_can_be_one() -> None:
     # A CPR number put in AntalKrav came back as 9 of its 10 digits (its leading zero read
     # away): an outside probe.
