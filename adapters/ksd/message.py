@@ -336,12 +336,12 @@ def _header_problems(values: Mapping[str, str], krav_count: int) -> list[Problem
     return problems
 
 
-_COUNT = re.compile(r"\+?0*([0-9]{1,18})")
-_COUNT_DIGITS = re.compile(r"\+?[0-9]+")
+_COUNT = re.compile(r"([+-]?)0*([0-9]{1,18})")
+_COUNT_DIGITS = re.compile(r"[+-]?[0-9]+")
 
 
 def _integer(text: str) -> int | None:
-    """Read a count as xs:positiveInteger writes it; None if it is not one (the schema says so).
+    """Read a count as an integer is written; None if it is not one (the schema says so).
 
     Any number of digits is an xs:positiveInteger, more than Python's `int` reads from text
     (4,300): one too long to read is still a count, and no batch's, so it is read as a number
@@ -349,7 +349,7 @@ def _integer(text: str) -> int | None:
     """
     found = _COUNT.fullmatch(text)
     if found is not None:
-        return int(found.group(1))
+        return int(found.group(1) + found.group(2))
     return _TOO_MANY if _COUNT_DIGITS.fullmatch(text) else None
 
 
