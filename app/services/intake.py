@@ -71,8 +71,8 @@ from app.domain.claim import (
     SourceSystem,
     locate,
 )
-from app.domain.identifiers import contains_cpr_like, redact_cpr_like
-from app.domain.problems import Problem
+from app.domain.identifiers import contains_cpr_like
+from app.domain.problems import Problem, reference_text, shown_reference
 from app.encoding import dumps, dumps_bytes, model_json
 from app.errors import AppError, Conflict, InvalidRequest, UnsupportedMediaType
 from app.ids import new_id
@@ -902,7 +902,7 @@ def _check_within_message(items: Sequence[_Item]) -> None:
             _refuse_reference(
                 item,
                 "claim.duplicate_in_message",
-                f"reference {ref} is used by claim {seen[ref]} of this message too",
+                f"reference {reference_text(ref)} is used by claim {seen[ref]} of this message too",
                 value=ref,
             )
         else:
@@ -1032,7 +1032,7 @@ def _check_against_stored(
                     field="source_reference",
                     source_path=item.candidate.source_path,
                     message=(
-                        f"claim {ref} was received before with different content "
+                        f"claim {reference_text(ref)} was received before with different content "
                         f"(claim id {stored.id}); send changes as adjustments"
                     ),
                     value=ref,
@@ -1067,14 +1067,14 @@ def _link_related(
                 problem = Problem(
                     code="related.main_claim_rejected",
                     field="main_claim_reference",
-                    message=f"its main claim {ref} in this message was rejected",
+                    message=f"its main claim {reference_text(ref)} in this message was rejected",
                     value=ref,
                 )
             elif main_item.claim is not None and main_item.claim.category is ClaimCategory.UF:
                 problem = Problem(
                     code="related.main_claim_not_main",
                     field="main_claim_reference",
-                    message=f"claim {ref} is itself a related claim",
+                    message=f"claim {reference_text(ref)} is itself a related claim",
                     value=ref,
                 )
             else:
@@ -1086,7 +1086,7 @@ def _link_related(
                 problem = Problem(
                     code="related.main_claim_not_main",
                     field="main_claim_reference",
-                    message=f"claim {ref} is itself a related claim",
+                    message=f"claim {reference_text(ref)} is itself a related claim",
                     value=ref,
                 )
             else:
@@ -1098,7 +1098,7 @@ def _link_related(
                 code="related.main_claim_rejected",
                 field="main_claim_reference",
                 message=(
-                    f"its main claim {ref} was received before but is invalid; "
+                    f"its main claim {reference_text(ref)} was received before but is invalid; "
                     "send it corrected first (or with this claim)"
                 ),
                 value=ref,
@@ -1107,7 +1107,7 @@ def _link_related(
             problem = Problem(
                 code="related.main_claim_unknown",
                 field="main_claim_reference",
-                message=f"no main claim {ref} in this message or received before",
+                message=f"no main claim {reference_text(ref)} in this message or received before",
                 value=ref,
             )
         if problem is not None:
@@ -1172,12 +1172,9 @@ def _result(item: _Item) -> dict[str, Any]:
     return {
         "index": item.candidate.index,
         "source_path": item.candidate.source_path,
-        # A reference holding a CPR number is refused; it is not echoed either.
-        "source_reference": (
-            redact_cpr_like(reference)
-            if (reference := item.candidate.source_reference)
-            else reference
-        ),
+        # A reference holding a CPR number, or not written as references are, is refused; it
+        # is not shown back either (`shown_reference`).
+        "source_reference": shown_reference(item.candidate.source_reference),
         "claim_id": str(item.claim_id),
         "result": "accepted" if item.accepted else "rejected",
         "state": item.state,

@@ -26,14 +26,17 @@ Cases that break a property today are kept out until they are fixed (KNOWN).
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, event, given, settings
 
+from adapters.ksd import samples as ksd_samples
 from app.db.session import Database
 from tests import hostile
+from tests.builders import auth, ky_claim
 
 # Kept out until fixed: cases that break a property today (each reported with a reproducer);
 # none at present.
@@ -75,6 +78,7 @@ def checker(
         database,
         records=lambda: caplog.records,
         clear_records=caplog.clear,
+        stray_names=True,
     )
 
 
@@ -100,3 +104,64 @@ def test_any_ksd_message(checker: hostile.Checker, case: hostile.Case) -> None:
 @given(case=hostile.cases("oir"))
 def test_any_oir_message(checker: hostile.Checker, case: hostile.Case) -> None:
     check(checker, case)
+
+
+# A name put where a code, a number, a date or a reference belongs (an outside probe's cases,
+# each a field whose value was shown back in a problem or a result).
+_NAME = "Mette Hansen"
+_JSON = {**auth("ky"), "Content-Type": "application/json"}
+_KY_NAMED = {
+    "benefit": {"benefit": _NAME},
+    "currency": {"currency": _NAME},
+    "art": {"art": _NAME},
+    "fordringstype": {"fordringstype": _NAME},
+    "dueDate": {"dueDate": _NAME},
+    "amount": {"amount": _NAME},
+    "reference": {"reference": _NAME},
+    "period": {"period": {"from": _NAME, "to": "2025-01-28"}},
+    "rateCode": {"interestChoice": {"rule": "001", "rateCode": _NAME}},
+}
+
+
+@pytest.mark.parametrize("named", _KY_NAMED.values(), ids=list(_KY_NAMED))
+def test_a_name_where_a_code_belongs_is_not_shown_back(
+    client: TestClient, named: dict[str, object]
+) -> None:
+    tag = new_tag()
+    claims = [{**ky_claim(f"{tag}-A"), **named}, ky_claim(f"{tag}-B")]
+    body = json.dumps({"messageId": tag, "claims": claims})
+
+    response = client.post("/v1/intake/ky", content=body, headers=_JSON)
+
+    assert response.status_code == 202
+    rejected = response.json()["claims"][0]
+    assert rejected["result"] == "rejected"
+    assert rejected["problems"], "the claim is refused for the field"
+    assert _NAME not in response.text
+    assert all("value" not in p for p in rejected["problems"])
+
+
+def test_a_name_in_a_message_envelope_is_not_shown_back(client: TestClient) -> None:
+    body = json.dumps({"messageId": new_tag(), "sentAt": _NAME, "claim": ky_claim(new_tag())})
+
+    response = client.post("/v1/intake/ky", content=body, headers=_JSON)
+
+    assert response.status_code == 422
+    assert _NAME not in response.text
+
+
+def test_a_ksd_claim_id_holding_a_name_is_not_shown_back(client: TestClient) -> None:
+    tag = new_tag()
+    raw = ksd_samples.message(2, message_id=tag).replace(
+        f"<KravId>S0000000-{tag}</KravId>".encode(), "<KravId>Mette Hansen Ærø</KravId>".encode()
+    )
+    assert b"Mette Hansen" in raw
+
+    response = client.post(
+        "/v1/intake/ksd", content=raw, headers={**auth("ksd"), "Content-Type": "application/xml"}
+    )
+
+    assert response.status_code == 202
+    first = response.json()["claims"][0]
+    assert (first["result"], first["source_reference"]) == ("rejected", None)
+    assert "Mette Hansen" not in response.text
