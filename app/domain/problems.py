@@ -86,6 +86,6 @@ def shown_reference(reference: str | None) -> str | None:
     return redact_cpr_like(reference)
 
 
-def reference_text(reference: str) -> str:
+def reference_text(reference: str | None) -> str:
     """Return a reference for a problem's message: itself if it may be shown, else a stand-in."""
     return shown_reference(reference) or "(its reference not shown)"
