@@ -2,7 +2,8 @@
 
 A Fordring is a main claim (HF), unless it names a HovedFordringID from an earlier message;
 each Delfordring is a related claim (UF) of its Fordring. Missing Haeftelse elements mean the
-account's debitor alone is liable (for a Delfordring: the same debtors as its Fordring); a
+account's debitor alone is liable (for a Delfordring: the same debtors as its Fordring, without
+the Fordring's limitation, judgment and settlement dates); a
 Haeftelse list, when given, names every debtor liable, the account's debitor among them.
 """
 
@@ -133,7 +134,7 @@ def to_candidates(message: DebtorRegistration, context: MappingContext) -> list[
                     sub_from_account = None
                 else:
                     # The Fordring's debtors, and so whatever is wrong with its list.
-                    sub_liabilities, inherited = own, liability_problems
+                    sub_liabilities, inherited = _debtors_of(own), liability_problems
                     sub_from_account = from_account
                 problems = sub.problems + inherited + account_problems
                 candidates.append(
@@ -294,6 +295,22 @@ def _account_liability(account: WireAccount) -> Liabilities:
         item["debtor_name"] = name
         paths["liabilities.0.debtor_name"] = f"{account.path}/Navn"
     return [item], paths
+
+
+# What a Delfordring without Haeftelse does not take from its Fordring's: the dates that found
+# or end the Fordring's liability. Its own limitation date is derived from its own dates, as a
+# KY or KSD interest claim's is.
+_OWN_DATES = frozenset({"limitation_date", "judgment_date", "settlement_date"})
+
+
+def _debtors_of(liabilities: Liabilities) -> Liabilities:
+    """Return a Fordring's liabilities as its Delfordringer take them: the debtors, not dates."""
+    items, paths = liabilities
+    debtors = [{k: v for k, v in item.items() if k not in _OWN_DATES} for item in items]
+    kept = {
+        key: path for key, path in paths.items() if key.rpartition(".")[2] not in _OWN_DATES
+    }
+    return debtors, kept
 
 
 def _liabilities(claim: WireClaim) -> Liabilities:

@@ -585,7 +585,14 @@ def test_sub_claims_inherit_liabilities_art_and_notice_date_unless_they_have_the
     ).replace("<Hovedstol>", "<FordringArt>MODR</FordringArt><Hovedstol>", 1)
     main, inherited, overridden = candidates(message([account([parent])]))
 
-    assert inherited.fields["liabilities"] == main.fields["liabilities"]
+    # The Fordring's debtors, not the dates of their liability for it: the Delfordring's own
+    # limitation date is derived from its own dates, as a KY or KSD interest claim's is.
+    assert main.fields["liabilities"][1]["limitation_date"] == "2031-01-01"
+    assert inherited.fields["liabilities"] == [
+        {"debtor_kind": "CPR", "debtor_id": CPR_A},
+        {"debtor_kind": "CPR", "debtor_id": CPR_A},
+    ]
+    assert "liabilities.1.limitation_date" not in inherited.field_paths
     assert inherited.fields["notice_date"] == "2025-06-01"
     assert inherited.fields["art"] == "MODR"
     assert inherited.fields["main_claim_reference"] == "A-1"
