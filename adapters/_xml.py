@@ -79,6 +79,14 @@ def _name(codec: str) -> str:
     return _NAMES.get(codec, codec.upper())
 
 
+def _known(codec: str) -> bool:
+    try:
+        codecs.lookup(codec)
+    except LookupError:
+        return False
+    return True
+
+
 def _codec(name: str) -> str:
     try:
         return codecs.lookup(name).name
@@ -126,6 +134,19 @@ def parse_document(raw: bytes, *, encodings: Collection[str] | None = None) -> e
                 Problem(
                     code="xml.encoding",
                     message=f"encoding {_name(encoding)} is not allowed: send {allowed}",
+                    source_path="line 1",
+                )
+            ],
+        )
+    if not _known(encoding):
+        # As the contract's own refusal above, for every source: libxml2 would call it
+        # malformed XML.
+        raise MessageParseError(
+            "the message's encoding is not readable",
+            [
+                Problem(
+                    code="xml.encoding",
+                    message=f"encoding {_name(encoding)[:40]} is not one kravbro knows",
                     source_path="line 1",
                 )
             ],

@@ -177,7 +177,7 @@ _LAUGHS = (
         (b"<DebitorRegistrering", "xml.malformed"),
         (b'<!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>', "xml.doctype_forbidden"),
         (b'<?xml version="1.0" encoding="UTF-8"?><a>\xff\xfe</a>', None),
-        (b'<?xml version="1.0" encoding="NO-SUCH"?><a/>', None),
+        (b'<?xml version="1.0" encoding="NO-SUCH"?><a/>', "xml.encoding"),
         (_LAUGHS.encode("utf-16"), "xml.doctype_forbidden"),
         (_LAUGHS.encode("utf-16-le"), "xml.doctype_forbidden"),
         (_LAUGHS.encode("utf-16-be"), "xml.doctype_forbidden"),
