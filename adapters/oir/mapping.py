@@ -307,9 +307,7 @@ def _debtors_of(liabilities: Liabilities) -> Liabilities:
     """Return a Fordring's liabilities as its Delfordringer take them: the debtors, not dates."""
     items, paths = liabilities
     debtors = [{k: v for k, v in item.items() if k not in _OWN_DATES} for item in items]
-    kept = {
-        key: path for key, path in paths.items() if key.rpartition(".")[2] not in _OWN_DATES
-    }
+    kept = {key: path for key, path in paths.items() if key.rpartition(".")[2] not in _OWN_DATES}
     return debtors, kept
 
 

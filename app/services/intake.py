@@ -1008,7 +1008,8 @@ def _refuse_reference(item: _Item, code: str, message: str, *, value: str | None
         Problem(
             code=code,
             field="source_reference",
-            source_path=item.candidate.source_path,
+            # The reference's own element or member, as the contracts say of every problem.
+            source_path=locate(item.candidate, "source_reference"),
             message=message,
             value=value,
         )

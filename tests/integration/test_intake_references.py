@@ -106,7 +106,10 @@ class TestTheSameReferenceTwiceInOneMessage:
         assert response.status_code == 202
         results = response.json()["claims"]
         assert [r["result"] for r in results] == ["accepted", "rejected", "accepted"]
-        assert results[1]["problems"][0]["code"] == "claim.duplicate_in_message"
+        [problem] = results[1]["problems"]
+        assert problem["code"] == "claim.duplicate_in_message"
+        # At the reference's own element, as every problem (an outside probe found the claim's).
+        assert problem["source_path"] == results[1]["source_path"] + "/FordringID"
         by_id = {c["id"]: c for c in stored(client)}
         assert set(by_id) == {r["claim_id"] for r in results}
         assert by_id[results[0]["claim_id"]]["source_reference"] == "S-0000000"
