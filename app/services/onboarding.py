@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from app.db.locks import hold_readiness
 from app.db.tables import Onboarding, OnboardingChange, Pause
 from app.domain.catalogue import Catalogue
-from app.domain.claim import CanonicalClaim
 from app.domain.identifiers import mask_cpr_like
 from app.domain.problems import Problem
 from app.domain.readiness import HoldReason, OnboardingState
@@ -250,7 +249,7 @@ def dry_run(
     waiting_for: Counter[str] = Counter()
     amount = {"would_pass": 0, "would_be_rejected": 0, "would_go_to_hearing": 0}
     for row in claims:
-        claim = CanonicalClaim.model_validate(row.data)
+        claim = row.claim
         result = readiness.verdict(claim, catalogue=catalogue, context=context, today=today)
         rejected = HoldReason.WOULD_BE_REJECTED in result.reasons
         other = result.reasons - {HoldReason.WOULD_BE_REJECTED}

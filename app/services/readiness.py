@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select
+from sqlalchemy import Connection, Select, Table, bindparam, delete, func, inspect, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
-from app.db.bulk import Query, fetch_all
+from app.db.bulk import BulkInsert, Query, any_of, fetch_all
 from app.db.locks import hold_readiness
-from app.db.tables import Claim, ClaimEvent, Onboarding, Pause, Transfer
+from app.db.tables import Base, Claim, ClaimEvent, Onboarding, Pause, Transfer
 from app.domain.catalogue import Catalogue
-from app.domain.claim import CanonicalClaim
+from app.domain.claim import CanonicalClaim, plain_claim
 from app.domain.readiness import Onboarding as OnboardingVerdict
 from app.domain.readiness import OnboardingState, Readiness, assess
 from app.domain.readiness import Pause as PauseVerdict
@@ -77,6 +78,61 @@ _ONBOARDED = select(
 _ACTIVE_PAUSES = select(
     Pause.id, Pause.area, Pause.fordringstype, Pause.holder, Pause.reason
 ).where(Pause.claimant_id == bindparam("claimant_id"), Pause.lifted_at.is_(None))
+
+
+# Re-assessment reads and writes claims by Core, set-based (`apply`), not as ORM objects.
+_CLAIMS: Table = Base.metadata.tables[Claim.__tablename__]
+_TRANSFERS: Table = Base.metadata.tables[Transfer.__tablename__]
+# What a verdict needs of a stored claim, and no more (`Stored`).
+_STORED = select(
+    _CLAIMS.c.id,
+    _CLAIMS.c.state,
+    _CLAIMS.c.holds,
+    _CLAIMS.c.main_claim_id,
+    _CLAIMS.c.business_area,
+    _CLAIMS.c.data,
+)
+_MAIN_STATES = select(_CLAIMS.c.id, _CLAIMS.c.state).where(any_of(_CLAIMS.c.id, "ids"))
+_LAST_SEQS = (
+    select(_TRANSFERS.c.claim_id, func.max(_TRANSFERS.c.seq).label("seq"))
+    .where(any_of(_TRANSFERS.c.claim_id, "ids"))
+    .group_by(_TRANSFERS.c.claim_id)
+)
+# One outcome for many claims: the ids go as one parameter, so the statement is one for any
+# number of them.
+_SET_OUTCOME = (
+    update(_CLAIMS)
+    .where(any_of(_CLAIMS.c.id, "ids"))
+    .values(
+        state=bindparam("new_state", type_=_CLAIMS.c.state.type),
+        holds=bindparam("new_holds", type_=_CLAIMS.c.holds.type),
+        next_check_date=bindparam("check", type_=_CLAIMS.c.next_check_date.type),
+        updated_at=bindparam("now", type_=_CLAIMS.c.updated_at.type),
+    )
+)
+# The waiting create transfers of queued claims that are held again. Through the ORM, as
+# before: a transfer the session holds is then known as deleted (found by RETURNING, as the
+# ORM cannot evaluate `any_of` itself).
+_UNQUEUE = (
+    delete(Transfer)
+    .where(
+        any_of(_TRANSFERS.c.claim_id, "ids"), Transfer.kind == "create", Transfer.state == QUEUED
+    )
+    .execution_options(synchronize_session="fetch")
+)
+_INSERT_TRANSFERS = BulkInsert(_TRANSFERS)
+_INSERT_EVENTS = BulkInsert(Base.metadata.tables[ClaimEvent.__tablename__])
+
+
+class Stored(NamedTuple):
+    """A stored claim as re-assessment reads it: where it stands, and its canonical claim."""
+
+    id: uuid.UUID
+    state: str
+    holds: list[str] | None
+    main_claim_id: uuid.UUID | None
+    business_area: str | None
+    claim: CanonicalClaim
 
 
 def load_context(session: Session, *, claimant_id: str) -> Context:
@@ -137,7 +193,7 @@ def limitation_date(claim: CanonicalClaim) -> dt.date:
 
 def apply(
     session: Session,
-    rows: Sequence[tuple[Claim, CanonicalClaim]],
+    rows: Sequence[Stored],
     *,
     catalogue: Catalogue,
     context: Context,
@@ -149,32 +205,56 @@ def apply(
 
     Claims already queued stay queued while still ready; a queued claim that is no longer
     ready (say, paused) goes back to held and its waiting transfer is withdrawn.
+
+    Written set-based in the session's transaction: one UPDATE
+    per distinct outcome (state, holds, date to check again), the events and transfers by the
+    driver's bulk path. Through the ORM, releasing 20,000 held claims took 3.6 s on SQLite and
+    5.6 s on PostgreSQL, under the claimant's exclusive readiness lock; of PostgreSQL's, 2.3 s
+    went to flushing one UPDATE per claim and 1.7 s to inserting the transfers and events.
     """
-    counts = {HELD: 0, QUEUED: 0, "released": 0}
-    transfers: list[dict[str, Any]] = []
-    events: list[dict[str, Any]] = []
-    unqueue: list[uuid.UUID] = []
-    mains = _main_states(session, rows)
-    seqs = next_seq(session, [row.id for row, _ in rows if row.state != QUEUED])
-    for row, claim in rows:
+    connection = session.connection()
+    writes = _Writes(now=now, actor=actor)
+    mains, seqs = _look_ups(connection, rows)
+    for row in rows:
         main = mains.get(row.main_claim_id) if row.main_claim_id is not None else None
         result = verdict(
-            claim,
+            row.claim,
             catalogue=catalogue,
             context=context,
             today=today,
             has_main_claim=row.main_claim_id is not None,
             main_claim_state=main,
         )
+        writes.add(row, result, seqs.get(row.id, 0))
+    writes.execute(session)
+    return writes.counts
+
+
+class _Writes:
+    """What re-assessed claims come to, gathered to be written set-based (`apply`)."""
+
+    def __init__(self, *, now: dt.datetime, actor: str) -> None:
+        self.now, self.actor = now, actor
+        self.counts = {HELD: 0, QUEUED: 0, "released": 0}
+        self.transfers: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
+        self.unqueue: list[uuid.UUID] = []
+        # Claims with the same outcome (state, holds, date to check again): one UPDATE each.
+        self.outcomes: dict[tuple[str, tuple[str, ...], dt.date | None], list[uuid.UUID]] = {}
+        self._released: dict[str, Any] = {}  # the detail of every `released`, `queued` event
+
+    def add(self, row: Stored, result: Readiness, seq: int) -> None:
+        """Add one claim's verdict; `seq` is the number its transfer gets if it is queued now."""
+        now, counts = self.now, self.counts
         reasons = sorted(hold.reason.value for hold in result.holds)
         before = row.state
         if result.ready:
             counts[QUEUED] += 1
             if before != QUEUED:
-                transfers.append(
+                self.transfers.append(
                     {
                         "claim_id": row.id,
-                        "seq": seqs.get(row.id, 0),
+                        "seq": seq,
                         "kind": "create",
                         "action_id": new_id().hex,
                         "area": row.business_area or "",
@@ -188,34 +268,83 @@ def apply(
                 )
                 if before == HELD:
                     counts["released"] += 1
-                events.append(
-                    _event(row.id, now, "released" if before == HELD else "queued", actor, {})
-                )
-            row.state, row.holds, row.next_check_date = QUEUED, [], None
+                kind = "released" if before == HELD else "queued"
+                self.events.append(_event(row.id, now, kind, self.actor, self._released))
+            outcome: tuple[str, tuple[str, ...], dt.date | None] = (QUEUED, (), None)
         else:
             counts[HELD] += 1
             if before == QUEUED:
-                unqueue.append(row.id)
+                self.unqueue.append(row.id)
             if before != HELD or reasons != sorted(row.holds or []):
                 detail = {
                     "holds": reasons,
                     "rules": sorted({r for h in result.holds for r in h.rules}),
                 }
-                events.append(_event(row.id, now, "held", actor, detail))
-            row.state, row.holds, row.next_check_date = HELD, reasons, result.next_check_date
-        row.updated_at = now
-    session.flush()
-    if unqueue:
-        session.execute(
-            delete(Transfer).where(
-                Transfer.claim_id.in_(unqueue), Transfer.kind == "create", Transfer.state == QUEUED
-            )
+                self.events.append(_event(row.id, now, "held", self.actor, detail))
+            outcome = (HELD, tuple(reasons), result.next_check_date)
+        self.outcomes.setdefault(outcome, []).append(row.id)
+
+    def execute(self, session: Session) -> None:
+        """Write the claims' outcomes, withdraw transfers, insert the new ones and the events."""
+        if not self.outcomes:
+            return
+        connection = session.connection()
+        ids = _id_list(connection)
+        # All outcomes in one `executemany`: the statement is compiled once, and psycopg
+        # sends its runs in one round trip. One `execute` per outcome cost 0.3 ms each on
+        # SQLite and 0.8 ms on PostgreSQL (20,000 claims in 1,000 outcomes, as a sweep may
+        # find them with their dates to check again: 0.45 s and 1.3 s, this way 0.2 s and
+        # 0.5 s, as for one outcome).
+        connection.execute(
+            _SET_OUTCOME,
+            [
+                {
+                    "ids": ids(claim_ids),
+                    "new_state": state,
+                    "new_holds": list(holds),
+                    "check": check,
+                    "now": self.now,
+                }
+                for (state, holds, check), claim_ids in self.outcomes.items()
+            ],
         )
-    if transfers:
-        session.execute(insert(Transfer), transfers)
-    if events:
-        session.execute(insert(ClaimEvent), events)
-    return counts
+        if self.unqueue:
+            session.execute(_UNQUEUE, {"ids": ids(self.unqueue)})
+        _INSERT_TRANSFERS.execute(connection, self.transfers)
+        _INSERT_EVENTS.execute(connection, self.events)
+        self._loaded_as_written(session)
+
+    def _loaded_as_written(self, session: Session) -> None:
+        """Give the claims the session has loaded their new values, as if read after the write.
+
+        The UPDATEs went past the ORM. The callers return counts and read only their own rows
+        (on-boarding, its change, a pause), but a claim loaded before in the same session
+        shows what the ORM's own writes would have left in it: its new state, holds, date and
+        time of change, not marked changed (nor expired, so it reads the same after the
+        session is closed).
+        """
+        loaded = [
+            (instance, identity[0])
+            for instance in map(inspect, list(session.identity_map.values()))
+            if isinstance(instance.obj(), Claim) and (identity := instance.identity) is not None
+        ]
+        if not loaded:
+            return
+        outcome_of = {
+            claim_id: outcome
+            for outcome, claim_ids in self.outcomes.items()
+            for claim_id in claim_ids
+        }
+        for instance, claim_id in loaded:
+            outcome = outcome_of.get(claim_id)
+            claim = instance.obj()
+            if outcome is None or claim is None:
+                continue
+            state, holds, check = outcome
+            set_committed_value(claim, "state", state)
+            set_committed_value(claim, "holds", list(holds))
+            set_committed_value(claim, "next_check_date", check)
+            set_committed_value(claim, "updated_at", self.now)
 
 
 def next_seq(session: Session | Connection, claim_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
@@ -236,18 +365,42 @@ def _event(
     return {"claim_id": claim_id, "at": at, "kind": kind, "actor": actor, "detail": detail}
 
 
-def _main_states(
-    session: Session, rows: Sequence[tuple[Claim, CanonicalClaim]]
-) -> dict[uuid.UUID, str]:
-    mains = {row.main_claim_id for row, _ in rows if row.main_claim_id is not None}
-    if not mains:
-        return {}
-    return dict(session.execute(select(Claim.id, Claim.state).where(Claim.id.in_(mains))).all())
+def _look_ups(
+    connection: Connection, rows: Sequence[Stored]
+) -> tuple[dict[uuid.UUID, str], dict[uuid.UUID, int]]:
+    """Return the states of the claims' main claims, and each claim's next transfer number.
+
+    Only claims not queued yet get a transfer, so only theirs are looked up. Both in one
+    round trip on PostgreSQL (`fetch_all`), each with its ids as one parameter.
+    """
+    mains = list({row.main_claim_id for row in rows if row.main_claim_id is not None})
+    unqueued = [row.id for row in rows if row.state != QUEUED]
+    ids = _id_list(connection)
+    queries = []
+    if mains:
+        queries.append((_MAIN_STATES, {"ids": ids(mains)}))
+    if unqueued:
+        queries.append((_LAST_SEQS, {"ids": ids(unqueued)}))
+    found = iter(fetch_all(connection, queries))
+    states = {row.id: row.state for row in next(found)} if mains else {}
+    seqs = {row.claim_id: row.seq + 1 for row in next(found)} if unqueued else {}
+    return states, seqs
+
+
+def _id_list(connection: Connection) -> Callable[[Sequence[uuid.UUID]], list[Any]]:
+    """Return how claim ids go as one `any_of` parameter on the connection's backend.
+
+    PostgreSQL takes the UUIDs as an array. SQLite matches them in a JSON array against the
+    column as SQLite stores it, 32 hex digits (SQLAlchemy's `Uuid` there).
+    """
+    if connection.dialect.name == "postgresql":
+        return list
+    return lambda ids: [claim_id.hex for claim_id in ids]
 
 
 def reassess(
     session: Session,
-    claims: Iterable[Claim],
+    claims: Iterable[Stored],
     *,
     catalogue: Catalogue,
     claimant_id: str,
@@ -256,21 +409,11 @@ def reassess(
     actor: str,
 ) -> dict[str, int]:
     """Assess stored claims again (after a date passed, on-boarding changed, a pause)."""
-    rows = [(row, CanonicalClaim.model_validate(row.data)) for row in claims]
+    rows = list(claims)
     context = load_context(session, claimant_id=claimant_id)
-    totals = {HELD: 0, QUEUED: 0, "released": 0}
-    for start in range(0, len(rows), 1000):
-        counts = apply(
-            session,
-            rows[start : start + 1000],
-            catalogue=catalogue,
-            context=context,
-            today=today,
-            now=now,
-            actor=actor,
-        )
-        totals = {key: totals[key] + counts[key] for key in totals}
-    return totals
+    return apply(
+        session, rows, catalogue=catalogue, context=context, today=today, now=now, actor=actor
+    )
 
 
 def sweep(
@@ -280,19 +423,18 @@ def sweep(
     # Before the claims are read, so that no change of on-boarding or pauses commits
     # between them and their new verdicts (see `locks`).
     hold_readiness(session.connection(), claimant_id, exclusive=False)
-    due = session.scalars(
-        select(Claim)
-        .where(
-            Claim.state == HELD,
-            Claim.claimant_id == claimant_id,
-            Claim.next_check_date.is_not(None),
-            Claim.next_check_date <= today,
-        )
-        .order_by(Claim.received_at)
+    due = _read(
+        session,
+        _STORED.where(
+            _CLAIMS.c.state == HELD,
+            _CLAIMS.c.claimant_id == claimant_id,
+            _CLAIMS.c.next_check_date.is_not(None),
+            _CLAIMS.c.next_check_date <= today,
+        ),
     )
     return reassess(
         session,
-        list(due),
+        due,
         catalogue=catalogue,
         claimant_id=claimant_id,
         today=today,
@@ -308,11 +450,34 @@ def in_scope(
     states: Iterable[str],
     area: str | None = None,
     fordringstype: str | None = None,
-) -> list[Claim]:
+) -> list[Stored]:
     """Return the claimant's claims in given states, optionally of one area or type."""
-    query = select(Claim).where(Claim.claimant_id == claimant_id, Claim.state.in_(list(states)))
+    query = _STORED.where(_CLAIMS.c.claimant_id == claimant_id, _CLAIMS.c.state.in_(list(states)))
     if area is not None:
-        query = query.where(Claim.business_area == area)
+        query = query.where(_CLAIMS.c.business_area == area)
     if fordringstype is not None:
-        query = query.where(Claim.fordringstype == fordringstype)
-    return list(session.scalars(query.order_by(Claim.received_at)))
+        query = query.where(_CLAIMS.c.fordringstype == fordringstype)
+    return _read(session, query)
+
+
+def _read(session: Session, query: Select[Any]) -> list[Stored]:
+    """Read stored claims, oldest first, with their canonical claims."""
+    # What the session holds unwritten goes first, as an ORM query's autoflush would send it.
+    session.flush()
+    rows = session.connection().execute(query.order_by(_CLAIMS.c.received_at))
+    return [
+        Stored(claim_id, state, holds, main_claim_id, area, canonical(data))
+        for claim_id, state, holds, main_claim_id, area, data in rows
+    ]
+
+
+def canonical(data: dict[str, Any]) -> CanonicalClaim:
+    """Return the canonical claim of a stored claim's data.
+
+    Stored data is a valid claim's JSON, which the plain path builds as the model would
+    (tests/integration/test_reassess.py holds the two to the same claim) in a fraction of
+    `model_validate`'s time: that took 1.2 s of re-assessing 20,000 claims on PostgreSQL.
+    Data the plain path leaves (an interest with an extra rate, say) goes to the model.
+    """
+    claim = plain_claim(data)
+    return CanonicalClaim.model_validate(data) if claim is None else claim

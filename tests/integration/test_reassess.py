@@ -20,13 +20,18 @@ import pytest
 from sqlalchemy import inspect, select, update
 from sqlalchemy.orm import Session
 
+from adapters.ksd import samples as ksd_samples
+from adapters.ky import samples as ky_samples
+from adapters.oir import samples as oir_samples
 from app.db.session import Database
 from app.db.tables import Claim, ClaimEvent, Transfer
 from app.domain.catalogue import Catalogue
-from app.domain.claim import SourceSystem
+from app.domain.claim import CanonicalClaim, SourceSystem, plain_claim
 from app.domain.readiness import OnboardingState
+from app.errors import AppError
 from app.services import intake, onboarding, readiness
 from tests.builders import ky_claim
+from tests.golden import CONTRACTS
 
 CLAIMANT = "1234"
 # The claims arrive a minute apart from 08:00 (so the order they are assessed in, oldest
@@ -457,3 +462,59 @@ class TestTheSweep:
         ]
 
         assert in_transaction(stored, sweep) == {"held": 0, "queued": 0, "released": 0}
+
+
+def _stored_examples(database: Database, catalogue: Catalogue) -> list[dict[str, Any]]:
+    """Store the published examples and sample messages of every source; return the claims'
+    data as the database gives it back, of the claims that can be re-assessed."""
+    messages: list[tuple[SourceSystem, bytes]] = [
+        (SourceSystem.KY, ky_samples.message(20, message_id="S-KY")),
+        (SourceSystem.KSD, ksd_samples.message(20, message_id="S-KSD")),
+        (SourceSystem.OIR, oir_samples.message(20, message_id="S-OIR")),
+    ]
+    for source in SourceSystem:
+        folder = CONTRACTS / source.value / "examples"
+        messages += [
+            (source, path.read_bytes())
+            for path in sorted(folder.iterdir())
+            if not path.name.endswith(".expected.json")
+        ]
+    with database.transaction() as session:
+        for source, raw in messages:
+            media_type = "application/json" if source is SourceSystem.KY else "application/xml"
+            try:
+                intake.receive(
+                    session,
+                    source=source,
+                    raw=raw,
+                    media_type=media_type,
+                    principal="test",
+                    catalogue=catalogue,
+                    claimant_id=CLAIMANT,
+                    now=ARRIVED,
+                    today=TODAY,
+                )
+            except AppError:  # a message refused whole: nothing of it is stored
+                continue
+    with database.sessions() as session:
+        return list(
+            session.scalars(select(Claim.data).where(Claim.state.in_(readiness.ASSESSABLE)))
+        )
+
+
+def test_a_stored_claim_is_read_as_the_model_reads_it(
+    database: Database, catalogue: Catalogue
+) -> None:
+    stored = _stored_examples(database, catalogue)
+
+    assert len(stored) > 60
+    for data in stored:
+        claim, model = readiness.canonical(data), CanonicalClaim.model_validate(data)
+        assert claim == model
+        assert claim.model_dump(mode="json") == model.model_dump(mode="json")
+        assert repr(claim) == repr(model)  # the same types and exact values, Decimals too
+        assert claim.model_fields_set == model.model_fields_set
+        for mine, theirs in zip(claim.liabilities, model.liabilities, strict=True):
+            assert mine.model_fields_set == theirs.model_fields_set
+    # Not by the model every time: the plain path builds the claims the sources send.
+    assert sum(plain_claim(data) is not None for data in stored) > 60
