@@ -248,7 +248,9 @@ def dry_run(
     hearing_by: Counter[str] = Counter()
     waiting_for: Counter[str] = Counter()
     amount = {"would_pass": 0, "would_be_rejected": 0, "would_go_to_hearing": 0}
+    total = 0
     for row in claims:
+        total += 1
         claim = row.claim
         result = readiness.verdict(claim, catalogue=catalogue, context=context, today=today)
         rejected = HoldReason.WOULD_BE_REJECTED in result.reasons
@@ -272,7 +274,7 @@ def dry_run(
     return {
         "area": area,
         "evaluated_on": today.isoformat(),
-        "claims": len(claims),
+        "claims": total,
         "would_pass": outcome["would_pass"],
         "would_be_rejected": outcome["would_be_rejected"],
         "would_go_to_hearing": outcome["would_go_to_hearing"],

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -193,7 +193,7 @@ def limitation_date(claim: CanonicalClaim) -> dt.date:
 
 def apply(
     session: Session,
-    rows: Sequence[Stored],
+    rows: Iterable[Stored],
     *,
     catalogue: Catalogue,
     context: Context,
@@ -206,7 +206,7 @@ def apply(
     Claims already queued stay queued while still ready; a queued claim that is no longer
     ready (say, paused) goes back to held and its waiting transfer is withdrawn.
 
-    Written set-based in the session's transaction: one UPDATE
+    Written set-based in the session's transaction, once every claim is assessed: one UPDATE
     per distinct outcome (state, holds, date to check again), the events and transfers by the
     driver's bulk path. Through the ORM, releasing 20,000 held claims took 3.6 s on SQLite and
     5.6 s on PostgreSQL, under the claimant's exclusive readiness lock; of PostgreSQL's, 2.3 s
@@ -214,20 +214,40 @@ def apply(
     """
     connection = session.connection()
     writes = _Writes(now=now, actor=actor)
-    mains, seqs = _look_ups(connection, rows)
-    for row in rows:
-        main = mains.get(row.main_claim_id) if row.main_claim_id is not None else None
-        result = verdict(
-            row.claim,
-            catalogue=catalogue,
-            context=context,
-            today=today,
-            has_main_claim=row.main_claim_id is not None,
-            main_claim_state=main,
-        )
-        writes.add(row, result, seqs.get(row.id, 0))
+    for chunk in _chunks(rows, _CHUNK):
+        mains, seqs = _look_ups(connection, chunk)
+        for row in chunk:
+            main = mains.get(row.main_claim_id) if row.main_claim_id is not None else None
+            result = verdict(
+                row.claim,
+                catalogue=catalogue,
+                context=context,
+                today=today,
+                has_main_claim=row.main_claim_id is not None,
+                main_claim_state=main,
+            )
+            writes.add(row, result, seqs.get(row.id, 0))
     writes.execute(session)
     return writes.counts
+
+
+# Claims are read, assessed and let go this many at a time (`apply`): only their outcomes are
+# kept until they are written. With all 20,000 claims of a release alive at once, Python's
+# collector walked them over and over: re-assessing them took 1.41 s instead of 1.20 s on
+# SQLite and 1.88 s instead of 1.75 s on PostgreSQL (medians of 5, in process, CPython's
+# default thresholds; 1.10 against 1.04 s and 1.67 against 1.62 s with the server's, `cli`).
+_CHUNK = 1000
+
+
+def _chunks(rows: Iterable[Stored], size: int) -> Iterator[list[Stored]]:
+    chunk: list[Stored] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 class _Writes:
@@ -409,10 +429,9 @@ def reassess(
     actor: str,
 ) -> dict[str, int]:
     """Assess stored claims again (after a date passed, on-boarding changed, a pause)."""
-    rows = list(claims)
     context = load_context(session, claimant_id=claimant_id)
     return apply(
-        session, rows, catalogue=catalogue, context=context, today=today, now=now, actor=actor
+        session, claims, catalogue=catalogue, context=context, today=today, now=now, actor=actor
     )
 
 
@@ -450,8 +469,12 @@ def in_scope(
     states: Iterable[str],
     area: str | None = None,
     fordringstype: str | None = None,
-) -> list[Stored]:
-    """Return the claimant's claims in given states, optionally of one area or type."""
+) -> Iterator[Stored]:
+    """Return the claimant's claims in given states, optionally of one area or type.
+
+    Read as they are iterated (`_read`), in the caller's transaction, which must still be
+    open then.
+    """
     query = _STORED.where(_CLAIMS.c.claimant_id == claimant_id, _CLAIMS.c.state.in_(list(states)))
     if area is not None:
         query = query.where(_CLAIMS.c.business_area == area)
@@ -460,15 +483,19 @@ def in_scope(
     return _read(session, query)
 
 
-def _read(session: Session, query: Select[Any]) -> list[Stored]:
-    """Read stored claims, oldest first, with their canonical claims."""
+def _read(session: Session, query: Select[Any]) -> Iterator[Stored]:
+    """Read stored claims, oldest first; each is made a canonical claim as it is iterated.
+
+    The query runs at once; a claim is built when its turn comes, so that whoever iterates
+    can let it go before the next are built (`apply`).
+    """
     # What the session holds unwritten goes first, as an ORM query's autoflush would send it.
     session.flush()
     rows = session.connection().execute(query.order_by(_CLAIMS.c.received_at))
-    return [
+    return (
         Stored(claim_id, state, holds, main_claim_id, area, canonical(data))
         for claim_id, state, holds, main_claim_id, area, data in rows
-    ]
+    )
 
 
 def canonical(data: dict[str, Any]) -> CanonicalClaim:
