@@ -102,9 +102,21 @@ def claim_id(session: Session, reference: str) -> uuid.UUID:
     return found
 
 
-@pytest.fixture
-def stored(database: Database, catalogue: Catalogue) -> Database:
-    """The claims above, stored (all held: no area is on-boarded yet)."""
+@pytest.fixture(params=["in one go", "two at a time"])
+def stored(
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    database: Database,
+    catalogue: Catalogue,
+) -> Database:
+    """The claims above, stored (all held: no area is on-boarded yet).
+
+    Re-assessed in one go, and two at a time: claims are read, assessed and let go in chunks
+    (`readiness.apply`), so with more claims still to read while a chunk's main claims and
+    transfer numbers are looked up, and a last chunk not full.
+    """
+    if request.param == "two at a time":
+        monkeypatch.setattr(readiness, "_CHUNK", 2)
     with database.transaction() as session:
         for n, claim in enumerate(CLAIMS):
             receive(session, catalogue, n, claim)
