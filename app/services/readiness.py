@@ -491,7 +491,9 @@ def _read(session: Session, query: Select[Any]) -> Iterator[Stored]:
     """
     # What the session holds unwritten goes first, as an ORM query's autoflush would send it.
     session.flush()
-    rows = session.connection().execute(query.order_by(_CLAIMS.c.received_at))
+    # Claims of one message share `received_at`: their ids (time-ordered, `app.ids`) settle
+    # the order, so their events and transfers are made in it on every backend.
+    rows = session.connection().execute(query.order_by(_CLAIMS.c.received_at, _CLAIMS.c.id))
     return (
         Stored(claim_id, state, holds, main_claim_id, area, canonical(data))
         for claim_id, state, holds, main_claim_id, area, data in rows
