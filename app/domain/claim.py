@@ -60,6 +60,7 @@ class ClaimCategory(StrEnum):
 
 MAX_PRINCIPAL = Decimal("99999999.99")  # 8 integer digits and 2 decimals, as PSRM's portal
 DESCRIPTION_MAX = 100
+NOTES_MAX = 20
 CLAIMANT_REFERENCE_MAX = 36
 TYPE_CODE = re.compile(r"[A-ZÆØÅ0-9]{7}")
 _CLAIMANT_ID = re.compile(r"[0-9]{4}")
@@ -296,7 +297,8 @@ class CanonicalClaim(BaseModel):
     ] = None
     legal_basis: Annotated[str | None, Field(max_length=200)] = None
     notes: Annotated[
-        list[Annotated[str, Field(max_length=1000)]], Field(max_length=20, default_factory=list)
+        list[Annotated[str, Field(max_length=1000)]],
+        Field(max_length=NOTES_MAX, default_factory=list),
     ]
     documents: Annotated[list[DocumentReference], Field(max_length=50, default_factory=list)]
     interest: InterestChoice | None = None
@@ -742,7 +744,7 @@ def _plain_claim(fields: Mapping[str, Any]) -> CanonicalClaim:
     notes, documents, interest = values["notes"], values["documents"], values["interest"]
     if notes is _ABSENT:
         values["notes"] = []
-    elif type(notes) is list and len(notes) <= 20:
+    elif type(notes) is list and len(notes) <= NOTES_MAX:
         for note in notes:
             if type(note) is not str or len(note) > 1000:
                 raise _NotPlain

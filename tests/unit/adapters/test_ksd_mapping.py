@@ -808,3 +808,21 @@ def test_an_unknown_elements_long_name_is_cut_in_its_place() -> None:
     places = {problem.source_path for problem in candidate.problems}
     assert f"/Batch/Krav[1]/{name[:100]}" in places
     assert all(len(place or "") < 130 for place in places)
+
+
+@pytest.mark.parametrize("count", [20, 21, 23])
+def test_too_many_notes_are_told_once_where_the_first_one_too_many_is(count: int) -> None:
+    # The schema refuses the 21st Note; the claim's own check found too many notes as well,
+    # at the Krav: the same fault told twice (an outside probe).
+    notes = "<Noter>" + "".join(f"<Note>Note {i}</Note>" for i in range(count)) + "</Noter>"
+    [candidate] = candidates(batch(krav(tail=notes)))
+
+    claim, problems = admit(candidate, catalogue())
+
+    if count <= 20:
+        assert claim is not None
+        assert len(claim.notes) == count
+        return
+    assert [(p.code, p.source_path) for p in problems] == [
+        ("xml.schema", "/Batch/Krav[1]/Noter/Note[21]")
+    ]
