@@ -357,9 +357,17 @@ _TOO_MANY = 10**18
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 
 
+# xs:dateTime's end of a day, `T24:00:00` (fraction zeros only), is the next day's start.
+_END_OF_DAY = re.compile(r"(\d{4}-\d{2}-\d{2})T24:00:00(?:\.0+)?(.*)")
+
+
 def _datetime(text: str) -> dt.datetime | None:
     # xs:dateTime allows any number of fraction digits; Python reads at most six.
     try:
+        end = _END_OF_DAY.fullmatch(text)
+        if end is not None:
+            start = dt.datetime.fromisoformat(f"{end[1]}T00:00:00{end[2]}")
+            return start + dt.timedelta(days=1)
         return dt.datetime.fromisoformat(_FRACTION.sub(r"\1", text))
     except ValueError:
         return None

@@ -826,3 +826,23 @@ def test_too_many_notes_are_told_once_where_the_first_one_too_many_is(count: int
     assert [(p.code, p.source_path) for p in problems] == [
         ("xml.schema", "/Batch/Krav[1]/Noter/Note[21]")
     ]
+
+
+@pytest.mark.parametrize(
+    ("dannet", "created"),
+    [
+        ("2026-01-12T24:00:00Z", "2026-01-13T00:00:00+00:00"),
+        ("2026-12-31T24:00:00.000+01:00", "2027-01-01T00:00:00+01:00"),
+    ],
+)
+def test_a_batch_made_at_the_end_of_a_day_is_read(dannet: str, created: str) -> None:
+    # xs:dateTime writes the end of a day as 24:00:00; it was refused (outside probe).
+    raw = batch(krav()).replace(b"2026-01-12T05:40:12+01:00", dannet.encode())
+
+    assert ADAPTER.parse(raw).created_at.isoformat() == created
+
+
+def test_a_time_past_the_end_of_a_day_is_refused() -> None:
+    raw = batch(krav()).replace(b"2026-01-12T05:40:12+01:00", b"2026-01-12T24:00:01Z")
+
+    assert "batch.created_invalid" in codes(refusal(raw).problems)
