@@ -815,9 +815,13 @@ def _decide(
     accepted = sum(1 for item in items if item.accepted)
     if accepted == 0:
         problems = [p for item in items for p in item.problems]
-        # Nothing was stored, so no claim has an id or a state.
+        # Nothing was stored, so no claim has an id or a state: but a duplicate's stored claim
+        # does, and the README promises a duplicate's result names it.
         unstored = [
-            {k: v for k, v in _result(item).items() if k not in _UNSTORED_KEYS} for item in items
+            _result(item)
+            if item.duplicate
+            else {k: v for k, v in _result(item).items() if k not in _UNSTORED_KEYS}
+            for item in items
         ]
         raise InvalidRequest(
             "no claim in the message could be taken; nothing was stored",

@@ -568,6 +568,34 @@ class TestARepeatReportsTheClaimItRepeats:
         assert again["state"] == first["state"]
         assert again["holds"] == first["holds"]
 
+    def test_a_rejected_claim_sent_again_alone_names_the_claim_it_repeats(
+        self, client: TestClient
+    ) -> None:
+        # The message is refused (no claim could be taken), but its claim is a duplicate of a
+        # stored one, whose id and state the answer gives, as for every duplicate (an outside
+        # probe found them left out).
+        bad = ky_claim("KY-DUP-BAD", amount="1600.00")
+        first = client.post(
+            "/v1/intake/ky",
+            content=ky_message("R-DUP-1", bad, ky_claim("KY-DUP-GOOD")),
+            headers={**auth("ky"), "Content-Type": "application/json"},
+        )
+        assert first.status_code == 202
+        stored_bad = first.json()["claims"][0]
+        assert (stored_bad["result"], stored_bad["state"]) == ("rejected", "invalid")
+
+        again = client.post(
+            "/v1/intake/ky",
+            content=ky_message("R-DUP-2", bad),
+            headers={**auth("ky"), "Content-Type": "application/json"},
+        )
+
+        assert again.status_code == 422
+        [result] = again.json()["error"]["claims"]
+        assert result["duplicate"] is True
+        assert result["claim_id"] == stored_bad["claim_id"]
+        assert (result["state"], result["revision"]) == ("invalid", 1)
+
     def test_a_correction_says_it_made_a_new_revision(self, client: TestClient) -> None:
         first = post_oir(client, samples.message(1, message_id="R-9")).json()["claims"][0]
         assert first["revision"] == 1
