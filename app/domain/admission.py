@@ -240,10 +240,22 @@ def admit_by_model(
     if claim is None:
         seen = {(p.code, p.field) for p in problems}
         more = [
-            p.at(locate(completed, p.field))
+            p.at(_place(completed, p.field))
             for p in _raw_catalogue_problems(completed.fields, catalogue)
             if (p.code, p.field) not in seen
         ]
         return None, problems + more
-    found = [p.at(locate(completed, p.field)) for p in catalogue_problems(claim, catalogue)]
+    found = [p.at(_place(completed, p.field)) for p in catalogue_problems(claim, catalogue)]
     return (None, found) if found else (claim, [])
+
+
+def _place(candidate: ClaimCandidate, field: str | None) -> str:
+    """Where a catalogue problem with `field` lies in the sender's message.
+
+    A category the sender did not write (an XML claim's comes from where it stands: a
+    Delfordring, a HovedFordringID) is placed at the type it disagrees with, where one was
+    written; otherwise, as every problem, at its field's own place.
+    """
+    if field == "category" and field not in candidate.field_paths:
+        field = "fordringstype"
+    return locate(candidate, field)

@@ -479,6 +479,10 @@ def _problem_from_error(candidate: ClaimCandidate, error: Mapping[str, Any]) -> 
         text = str(raw)
         if len(text) <= 100 and not contains_cpr_like(text):
             value = text
+    if code == "liability.duplicate_debtor":
+        # At the debtor listed again, not at the list (which has no place of its own in an
+        # XML message, so the problem named the whole claim: an outside probe).
+        path = _repeated_debtor(candidate.fields.get("liabilities")) or path
     return Problem(
         code=code,
         message=str(error.get("msg", "invalid")),
@@ -486,6 +490,20 @@ def _problem_from_error(candidate: ClaimCandidate, error: Mapping[str, Any]) -> 
         source_path=locate(candidate, path),
         value=value,
     )
+
+
+def _repeated_debtor(liabilities: Any) -> str | None:
+    """Return the field path of the first liability whose debtor an earlier one has."""
+    if not isinstance(liabilities, list):
+        return None
+    seen = set()
+    for index, item in enumerate(liabilities):
+        if isinstance(item, Mapping):
+            key = (str(item.get("debtor_kind")), str(item.get("debtor_id")))
+            if key in seen:
+                return f"liabilities.{index}"
+            seen.add(key)
+    return None
 
 
 def validate(candidate: ClaimCandidate) -> tuple[CanonicalClaim | None, list[Problem]]:

@@ -846,3 +846,16 @@ def test_a_time_past_the_end_of_a_day_is_refused() -> None:
     raw = batch(krav()).replace(b"2026-01-12T05:40:12+01:00", b"2026-01-12T24:00:01Z")
 
     assert "batch.created_invalid" in codes(refusal(raw).problems)
+
+
+def test_the_same_debtor_twice_is_refused_at_the_debtor_listed_again() -> None:
+    # The list has no element of its own in KSD: the problem named the whole Krav (probe).
+    again = f"<Medskyldner>{CITIZEN}</Medskyldner>"
+    [candidate] = candidates(batch(krav(medskyldnere=again)))
+
+    claim, problems = admit(candidate, catalogue())
+
+    assert claim is None
+    assert [(p.code, p.field, p.source_path) for p in problems] == [
+        ("liability.duplicate_debtor", "liabilities.1", "/Batch/Krav[1]/Medskyldner[1]")
+    ]

@@ -915,7 +915,7 @@ CLAIM_PROBLEMS: list[tuple[str, dict[str, Any], str, str]] = [
         "same debtor twice",
         a_claim(coDebtors=[{"cpr": CITIZEN_CPR}]),
         "liability.duplicate_debtor",
-        "/claims/1/coDebtors",
+        "/claims/1/coDebtors/0",  # the debtor listed again
     ),
     ("period a string", a_claim(period="2025"), "field.wrong_type", "/claims/1/period"),
     (

@@ -1101,3 +1101,21 @@ def test_an_unknown_elements_long_name_is_cut_in_its_place() -> None:
     places = {problem.source_path for problem in second.problems}
     assert f"{ROOT}/DebitorKonto[1]/Fordring[2]/{name[:100]}" in places
     assert all(len(place or "") < 160 for place in places)
+
+
+def test_a_sub_claim_of_a_main_claim_type_is_refused_at_its_fordringstype() -> None:
+    # Its category comes from where it stands (a Delfordring is related); the type it names
+    # is the main claim type KTTIBAK. The problem named the Delfordring (an outside probe).
+    sub = claim("A-1-R1", kind="KTTIBAK", tag="Delfordring")
+    [_, related] = candidates(message([account([claim("A-1", subs=(sub,))])]))
+
+    claim_found, problems = admit(related, CATALOGUE)
+
+    assert claim_found is None
+    assert [(p.code, p.field, p.source_path) for p in problems] == [
+        (
+            "category.mismatch",
+            "category",
+            f"{ROOT}/DebitorKonto[1]/Fordring[1]/Delfordring[1]/Fordringstype",
+        )
+    ]
