@@ -35,3 +35,19 @@ def ky_claim(reference: str, **overrides: Any) -> dict[str, Any]:
     }
     claim.update(overrides)
     return claim
+
+
+def ky_interest(reference: str = "R-1-I", **overrides: Any) -> dict[str, Any]:
+    """Return a KY interest claim (REOPKOM, area renter), due and past its SRB: ready on its own."""
+    interest: dict[str, Any] = {
+        "reference": reference,
+        "period": {"from": "2025-09-16", "to": "2025-11-30"},
+        "principal": "100.00",
+        "amount": "100.00",
+        "foundingDate": "2025-11-30",
+        "dueDate": "2025-12-01",
+        "srbDate": "2025-12-15",
+        "description": "Renter",
+    }
+    interest.update(overrides)
+    return interest

@@ -30,7 +30,7 @@ from app.domain.claim import CanonicalClaim, SourceSystem, plain_claim
 from app.domain.readiness import OnboardingState
 from app.errors import AppError
 from app.services import intake, onboarding, readiness
-from tests.builders import ky_claim
+from tests.builders import ky_claim, ky_interest
 from tests.golden import CONTRACTS
 
 CLAIMANT = "1234"
@@ -44,20 +44,6 @@ def at(minute: int) -> dt.datetime:
     return dt.datetime(2026, 3, 2, 9, minute, tzinfo=dt.UTC)
 
 
-def interest(reference: str) -> dict[str, Any]:
-    """A KY interest claim (REOPKOM, area renter), due and past its SRB: ready on its own."""
-    return {
-        "reference": reference,
-        "period": {"from": "2025-09-16", "to": "2025-11-30"},
-        "principal": "100.00",
-        "amount": "100.00",
-        "foundingDate": "2025-11-30",
-        "dueDate": "2025-12-01",
-        "srbDate": "2025-12-15",
-        "description": "Renter",
-    }
-
-
 # Each in a message of its own, in this order. A is ready once socialret is on-boarded; B
 # waits for its SRB until 10 March; C for the debtor's notice until 20 March; H for both, SRB
 # first; D, E and F are main claims, each with an interest claim (renter); G is ready too,
@@ -66,9 +52,9 @@ CLAIMS = [
     ky_claim("A"),
     ky_claim("B", srbDate="2026-03-10"),
     ky_claim("C", noticeDate="2026-03-20"),
-    ky_claim("D", interestClaims=[interest("D-I")]),
-    ky_claim("E", interestClaims=[interest("E-I")]),
-    ky_claim("F", interestClaims=[interest("F-I")]),
+    ky_claim("D", interestClaims=[ky_interest("D-I")]),
+    ky_claim("E", interestClaims=[ky_interest("E-I")]),
+    ky_claim("F", interestClaims=[ky_interest("F-I")]),
     ky_claim("G"),
     ky_claim("H", srbDate="2026-03-10", noticeDate="2026-03-20"),
 ]

@@ -29,7 +29,7 @@ from app.domain import catalogue as catalogue_module
 from app.domain.catalogue import Catalogue
 from app.main import create_app
 from app.worker import TransferWorker, psrm_client
-from tests.builders import auth, ky_claim
+from tests.builders import auth, ky_claim, ky_interest
 from tests.conftest import make_settings
 from tests.golden import CONTRACTS
 from tests.live import free_port, serve
@@ -686,26 +686,12 @@ class TestAdjustments:
         (problem,) = response.json()["error"]["problems"]
         assert (problem["code"], problem["source_path"]) == (code, place)
 
-    def interest(self, reference: str = "R-1-I", **overrides: Any) -> dict[str, Any]:
-        """Return a KY interest claim (REOPKOM, area renter) to send in its main claim."""
-        return {
-            "reference": reference,
-            "period": {"from": "2025-09-16", "to": "2025-11-30"},
-            "principal": "100.00",
-            "amount": "100.00",
-            "foundingDate": "2025-11-30",
-            "dueDate": "2025-12-01",
-            "srbDate": "2025-12-15",
-            "description": "Renter",
-            **overrides,
-        }
-
     def main_with_interest(
         self, scenario: Scenario, message_id: str, **interest: Any
     ) -> tuple[str, str]:
         """Post a main claim R-1 with its interest claim R-1-I; return their claim ids."""
         answer = scenario.post(
-            message_id, ky_claim("R-1", interestClaims=[self.interest(**interest)])
+            message_id, ky_claim("R-1", interestClaims=[ky_interest(**interest)])
         )
         main, related = answer["claims"]
         assert (main["state"], related["state"]) == ("queued", "held"), answer
@@ -874,7 +860,7 @@ class TestAdjustments:
         self.recall(scenario, "A-AFTER")
         scenario.drain()
 
-        interests = [self.interest(), self.interest("R-1-J")]
+        interests = [ky_interest(), ky_interest("R-1-J")]
         answer = scenario.post("M-AFTER-2", ky_claim("R-1", interestClaims=interests))
 
         main, old, new = answer["claims"]
