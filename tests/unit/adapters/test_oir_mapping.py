@@ -1119,3 +1119,20 @@ def test_a_sub_claim_of_a_main_claim_type_is_refused_at_its_fordringstype() -> N
             f"{ROOT}/DebitorKonto[1]/Fordring[1]/Delfordring[1]/Fordringstype",
         )
     ]
+
+
+@pytest.mark.parametrize("count", [20, 21, 24])
+def test_too_many_notes_are_told_once_where_the_first_one_too_many_is(count: int) -> None:
+    notes = "".join(f"<Fordringsnote>Note {i}</Fordringsnote>" for i in range(count))
+    xml = message([account([claim("A-1")])]).replace("</Fordring>", notes + "</Fordring>")
+    [candidate] = candidates(xml)
+
+    found, problems = admit(candidate, CATALOGUE)
+
+    if count <= 20:
+        assert found is not None
+        assert len(found.notes) == count
+        return
+    assert [(p.code, p.source_path) for p in problems] == [
+        ("xml.schema", f"{ROOT}/DebitorKonto[1]/Fordring[1]/Fordringsnote[21]")
+    ]
