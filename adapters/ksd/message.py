@@ -369,7 +369,7 @@ def _datetime(text: str) -> dt.datetime | None:
             start = dt.datetime.fromisoformat(f"{end[1]}T00:00:00{end[2]}")
             return start + dt.timedelta(days=1)
         return dt.datetime.fromisoformat(_FRACTION.sub(r"\1", text))
-    except ValueError:
+    except (ValueError, OverflowError):  # 9999-12-31T24:00:00 has no next day
         return None
 
 

@@ -842,8 +842,14 @@ def test_a_batch_made_at_the_end_of_a_day_is_read(dannet: str, created: str) -> 
     assert ADAPTER.parse(raw).created_at.isoformat() == created
 
 
-def test_a_time_past_the_end_of_a_day_is_refused() -> None:
-    raw = batch(krav()).replace(b"2026-01-12T05:40:12+01:00", b"2026-01-12T24:00:01Z")
+@pytest.mark.parametrize(
+    "dannet",
+    ["2026-01-12T24:00:01Z", "9999-12-31T24:00:00Z", "9999-12-31T24:00:00.000+01:00"],
+    ids=["past-the-end", "last-day-of-9999", "last-day-of-9999-with-fraction"],
+)
+def test_a_time_past_the_end_of_a_day_or_of_the_calendar_is_refused(dannet: str) -> None:
+    # 9999-12-31T24:00:00 has no next day to be: it was a 500 (outside probe).
+    raw = batch(krav()).replace(b"2026-01-12T05:40:12+01:00", dannet.encode())
 
     assert "batch.created_invalid" in codes(refusal(raw).problems)
 
