@@ -14,7 +14,7 @@ from typing import Any
 from adapters._xml import UNEXPECTED
 from adapters.base import MappingContext
 from adapters.ksd.message import ROOT, KsdBatch, KsdClaim
-from app.domain.claim import NOTES_MAX, ClaimCandidate, SourceSystem
+from app.domain.claim import ClaimCandidate, SourceSystem
 from app.domain.problems import Problem
 
 CITIZEN_TYPE = "KLSYGDP"
@@ -186,10 +186,6 @@ def _map_repeated(
         rente[number][element] = value
     elif head == "Noter":
         notes = fields.setdefault("notes", [])
-        if len(notes) == NOTES_MAX:
-            # Too many notes are the first one too many (`field.too_many`): where the schema
-            # finds the same fault, so it is told once.
-            paths["notes"] = base + key
         paths[f"notes.{len(notes)}"] = base + key
         notes.append(value)
     elif head == "Dokumenter":
@@ -201,6 +197,7 @@ def _map_repeated(
         documents = fields.setdefault("documents", [])
         while len(documents) <= number:
             documents.append({})
+        paths.setdefault(f"documents.{number}", f"{base}{head}/{position}")
         if name is not None:
             documents[number][name] = value
             paths[f"documents.{number}.{name}"] = base + key

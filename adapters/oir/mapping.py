@@ -22,7 +22,7 @@ from adapters.oir.message import (
     WireClaim,
     WireNode,
 )
-from app.domain.claim import NOTES_MAX, ClaimCandidate, ClaimCategory, SourceSystem
+from app.domain.claim import ClaimCandidate, ClaimCategory, SourceSystem
 from app.domain.problems import Problem
 
 CLAIMANT_REFERENCE_PREFIX = "OIR-"
@@ -205,10 +205,6 @@ def _candidate(
     if claim.notes:
         fields["notes"] = [note.text for note in claim.notes]
         paths.update((f"notes.{i}", note.path) for i, note in enumerate(claim.notes))
-        if len(claim.notes) > NOTES_MAX:
-            # Too many notes are the first one too many (`field.too_many`): where the schema
-            # finds the same fault, so it is told once.
-            paths["notes"] = claim.notes[NOTES_MAX].path
     if claim.documents:
         fields["documents"] = [_document(item, i, paths) for i, item in enumerate(claim.documents)]
     if not values.keys().isdisjoint(_INTEREST_KEYS):

@@ -506,6 +506,24 @@ def _repeated_debtor(liabilities: Any) -> str | None:
     return None
 
 
+def _told_by_adapter(
+    candidate: ClaimCandidate, error: Mapping[str, Any], taken: set[str | None]
+) -> bool:
+    """Tell whether a list's "too many" is told already, at its first item too many.
+
+    An XML schema refuses the 21st note, the 51st document or debtor where it stands; the
+    model's finding of the same, for the list, would tell it again (an outside probe).
+    """
+    if error.get("type") != "too_long":
+        return False
+    limit = (error.get("ctx") or {}).get("max_length")
+    field = _field_path(tuple(error.get("loc", ())))
+    if not isinstance(limit, int) or not field:
+        return False
+    first_too_many = candidate.field_paths.get(f"{field}.{limit}")
+    return first_too_many is not None and first_too_many in taken
+
+
 def validate(candidate: ClaimCandidate) -> tuple[CanonicalClaim | None, list[Problem]]:
     """Validate a candidate: the claim when it has no problems, and every problem found."""
     problems = list(candidate.problems)
@@ -516,7 +534,11 @@ def validate(candidate: ClaimCandidate) -> tuple[CanonicalClaim | None, list[Pro
         claim = CanonicalClaim.model_validate(candidate.fields, context={"collect": collected})
     except ValidationError as exc:
         claim = None
-        found = [_problem_from_error(candidate, error) for error in exc.errors(include_url=False)]
+        found = [
+            _problem_from_error(candidate, error)
+            for error in exc.errors(include_url=False)
+            if not _told_by_adapter(candidate, error, taken)
+        ]
         # A missing limitation date is derived at admission where it can be; where it cannot,
         # the reason is reported (an unknown type, an unreadable or absent starting date), not
         # a missing field the sender was told it may leave out.

@@ -16,7 +16,8 @@ field (51 problems given one, 24 of elements out of place losing one, the notes 
 note keeping their element's position in 44 claims' paths), and when a Delfordring without
 Haeftelse stopped taking its Fordring's limitation, judgment and settlement dates (93 sub-claims
 in 56 messages lost those dates and their paths, nothing else changed, compared candidate by
-candidate). A deliberate change of what an
+candidate), and when each KSD Dokument got a path of its own (`documents.N`: added in 106
+messages, nothing else changed, compared message by message). A deliberate change of what an
 adapter answers changes its digest: check the change with the golden files and the mapping
 tests, then record the new digest here.
 """
@@ -43,7 +44,7 @@ from tests.golden import catalogue
 RECORDED = {
     SourceSystem.KY: "4396b22cc3a88224b7d1a0d72041c7b127ca33c47a283e2d07b98dc2b9caddce",
     SourceSystem.OIR: "432a7162f7ba74aae81eb3b2d47b2507912526372239f8ab17d8f71c872c2b55",
-    SourceSystem.KSD: "ddc940be731a75892905fd6b6bf165db7eaa4e7bf4708db2ef2895ad7e6630cc",
+    SourceSystem.KSD: "61839009aa4e10d73cb08d9453300b64c2939a1765348b907c17c681bc3eef37",
 }
 
 

@@ -865,3 +865,14 @@ def test_the_same_debtor_twice_is_refused_at_the_debtor_listed_again() -> None:
     assert [(p.code, p.field, p.source_path) for p in problems] == [
         ("liability.duplicate_debtor", "liabilities.1", "/Batch/Krav[1]/Medskyldner[1]")
     ]
+
+
+def test_too_many_documents_are_told_once_where_the_first_one_too_many_is() -> None:
+    documents = "".join(f"<Dokument><Reference>D-{i}</Reference></Dokument>" for i in range(51))
+    [candidate] = candidates(batch(krav(tail=f"<Dokumenter>{documents}</Dokumenter>")))
+
+    _, problems = admit(candidate, catalogue())
+
+    assert [(p.code, p.source_path) for p in problems] == [
+        ("xml.schema", "/Batch/Krav[1]/Dokumenter/Dokument[51]")
+    ]

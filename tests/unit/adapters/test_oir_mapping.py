@@ -1136,3 +1136,31 @@ def test_too_many_notes_are_told_once_where_the_first_one_too_many_is(count: int
     assert [(p.code, p.source_path) for p in problems] == [
         ("xml.schema", f"{ROOT}/DebitorKonto[1]/Fordring[1]/Fordringsnote[21]")
     ]
+
+
+@pytest.mark.parametrize(
+    ("items", "place"),
+    [
+        (
+            "".join(f"<Dokument><DokumentID>D-{i}</DokumentID></Dokument>" for i in range(51)),
+            "Dokument[51]",
+        ),
+        (
+            f"<Haeftelse><CPRNummer>{CPR_A}</CPRNummer></Haeftelse>"
+            + "".join(
+                f"<Haeftelse><AKRNummer>{10**10 + i}</AKRNummer></Haeftelse>" for i in range(50)
+            ),
+            "Haeftelse[51]",
+        ),
+    ],
+    ids=["documents", "liabilities"],
+)
+def test_too_many_documents_or_debtors_are_told_once(items: str, place: str) -> None:
+    # The schema refuses the 51st where it stands; the claim's own "too many" was told too.
+    [candidate] = candidates(message([account([claim("A-1", tail=items)])]))
+
+    _, problems = admit(candidate, CATALOGUE)
+
+    assert [(p.code, p.source_path) for p in problems] == [
+        ("xml.schema", f"{ROOT}/DebitorKonto[1]/Fordring[1]/{place}")
+    ]
