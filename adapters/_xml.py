@@ -176,12 +176,25 @@ def parse_document(raw: bytes, *, encodings: Collection[str] | None = None) -> e
         root = etree.fromstring(raw, parser=_parser())
     except etree.XMLSyntaxError as exc:
         line = getattr(exc, "lineno", None)
+        text = str(exc.msg if hasattr(exc, "msg") else exc)
+        if "nsupported encoding" in text:
+            # One Python knows and libxml2 does not (EBCDIC, UTF-7): not malformed, unreadable.
+            raise MessageParseError(
+                "the message's encoding is not readable",
+                [
+                    Problem(
+                        code="xml.encoding",
+                        message=f"encoding {_name(encoding)[:40]} is not one kravbro reads",
+                        source_path="line 1",
+                    )
+                ],
+            ) from exc
         raise MessageParseError(
             "the message is not well-formed XML",
             [
                 Problem(
                     code="xml.malformed",
-                    message=clean_message(str(exc.msg if hasattr(exc, "msg") else exc)),
+                    message=clean_message(text),
                     # libxml2 counts lines from 1; 0 or none when it has no line to give.
                     source_path=f"line {line if line and line > 0 else 1}",
                 )
