@@ -13,13 +13,13 @@ from typing import Any
 
 from app.domain.identifiers import mask_cpr_like, redact_cpr_like
 
+# A reference as every source's contract writes one (KY's alphabet, the widest).
+_REFERENCE = re.compile(r"[A-Za-zÆØÅæøå0-9._:/\-]{1,64}")
 # A value shown back reads as a code, a number, a date or an identifier: one word, with a
 # digit in it or in capitals only (`KTTIBAK`, `DKK`, `12.345`, `2026-13-01`, `K-17`). Free
 # text is not shown: a sender may have put a name where a code belongs, and a name is personal
 # data (an outside probe got `"value": "Mette Hansen"` back from a currency, a date, a
 # fordringstype and a dozen other fields).
-# A reference as every source's contract writes one (KY's alphabet, the widest).
-_REFERENCE = re.compile(r"[A-Za-zÆØÅæøå0-9._:/\-]{1,64}")
 _SHOWN_VALUE = re.compile(r"(?=\S*[0-9])\S{1,100}|[A-Z0-9_.:/+\-]{1,100}")
 
 
