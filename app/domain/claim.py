@@ -553,7 +553,9 @@ def validate(candidate: ClaimCandidate) -> tuple[CanonicalClaim | None, list[Pro
         if (located := p.at(locate(candidate, p.field))).source_path not in taken
     )
     if problems:
-        return None, _dedupe(problems, claim_path=candidate.source_path)
+        return None, _dedupe(
+            problems, claim_path=candidate.source_path, mapped=candidate.field_paths
+        )
     return claim, []
 
 
@@ -561,25 +563,35 @@ def _missing_limitation_date(problem: Problem) -> bool:
     return problem.code == "field.missing" and (problem.field or "").endswith(".limitation_date")
 
 
-def _dedupe(problems: list[Problem], *, claim_path: str) -> list[Problem]:
+def _dedupe(
+    problems: list[Problem], *, claim_path: str, mapped: Mapping[str, str] | None = None
+) -> list[Problem]:
     """Drop problems said twice: the same code for the same field and place, or the same
     problem at the same place of the sender's message, which one value mapped to two fields
     gives (KY's `decisionDate` is both `founding_date` and `decision_date`).
 
+    Of the same problem at one place, the one kept names the field the place was mapped to
+    first (`mapped`, the candidate's field paths in the order the adapter made them): the
+    field the sender wrote, not one defaulted from it (`decision_date`, not `founding_date`).
     A problem placed at the claim as a whole (its field came from nowhere in particular) is
     told apart by its field: there, two fields can have the same code and message.
     """
-    seen: set[tuple[str, str, str | None, str | None]] = set()
-    unique = []
+    first = {field: rank for rank, field in enumerate(mapped or {})}
+    unknown = len(first)
+    kept: dict[tuple[str, str, str | None, str | None], int] = {}
+    unique: list[Problem] = []
     for problem in problems:
         key: tuple[str, str, str | None, str | None]
         if problem.source_path is not None and problem.source_path != claim_path:
             key = ("place", problem.code, problem.source_path, problem.message)
         else:
             key = ("field", problem.code, problem.field, problem.source_path)
-        if key not in seen:
-            seen.add(key)
+        at = kept.get(key)
+        if at is None:
+            kept[key] = len(unique)
             unique.append(problem)
+        elif first.get(problem.field or "", unknown) < first.get(unique[at].field or "", unknown):
+            unique[at] = problem
     return unique
 
 

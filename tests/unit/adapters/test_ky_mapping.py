@@ -1460,3 +1460,14 @@ def test_samples_are_valid_and_distinct_across_messages() -> None:
     references = [c.source_reference for c in first]
     assert len(set(references)) == 300
     assert not set(references) & {c.source_reference for c in second}
+
+
+def test_a_date_mapped_to_two_fields_is_reported_on_the_one_the_sender_wrote() -> None:
+    # decisionDate is the decision date and, without a foundingDate, the founding date too:
+    # its problem named the founding date, which the sender never sent (an outside probe).
+    [(claim, problems)] = admitted(a_message(a_claim(decisionDate="1899-12-31")))
+
+    assert claim is None
+    assert [(p.code, p.field, p.source_path) for p in problems] == [
+        ("date.out_of_range", "decision_date", "/claims/0/decisionDate")
+    ]
