@@ -284,11 +284,18 @@ _THE_VALUE = re.compile(r"[Tt]he value '[^']*'")
 _TOO_DEEP = re.compile(r"Excessive depth in document: (\d+), use XML_PARSE_HUGE option")
 
 
+_LONG_DIGITS = re.compile(r"[0-9]{11,}")
+
+
 def clean_message(text: str) -> str:
     # lxml quotes offending values, which may be CPR numbers or names: withhold them.
     text = _THE_VALUE.sub("the value", text)
     text = _TOO_DEEP.sub(r"elements nest deeper than \1 levels", text)
     text = _QUOTED_VALUE.sub(r"\1", text)
+    # A run of more than ten digits (in a name or prefix the parser quotes) may hold a CPR
+    # number that the CPR pattern, which wants one standing alone, does not see (an outside
+    # probe's `S101017012341`): withheld as well.
+    text = _LONG_DIGITS.sub("[digits]", text)
     return redact_cpr_like(text)[:300]
 
 

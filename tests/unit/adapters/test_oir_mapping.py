@@ -1166,3 +1166,16 @@ def test_too_many_documents_or_debtors_are_told_once(items: str, place: str) -> 
     assert [(p.code, p.source_path) for p in problems] == [
         ("xml.schema", f"{ROOT}/DebitorKonto[1]/Fordring[1]/{place}")
     ]
+
+
+def test_a_cpr_number_inside_a_longer_run_of_digits_is_not_echoed_by_the_parser() -> None:
+    # libxml2 names the undefined prefix in its message; the CPR pattern wants ten digits
+    # standing alone and let `S101017012341` through (an outside probe's fuzzing).
+    xml = message([account([claim("A-1")])]).replace("<Fordring>", "<S101017012341:Fordring>", 1)
+
+    with pytest.raises(MessageParseError) as caught:
+        ADAPTER.parse(xml.encode())
+
+    [problem] = caught.value.problems
+    assert problem.code == "xml.malformed"
+    assert "1010170123" not in problem.message
