@@ -29,6 +29,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from app.domain.identifiers import (
+    REFERENCE_CHARACTERS,
     IdentifierKind,
     contains_cpr_like,
     identifier_problem,
@@ -64,7 +65,7 @@ NOTES_MAX = 20
 CLAIMANT_REFERENCE_MAX = 36
 TYPE_CODE = re.compile(r"[A-ZÆØÅ0-9]{7}")
 _CLAIMANT_ID = re.compile(r"[0-9]{4}")
-_REFERENCE = re.compile(r"[A-Za-z0-9ÆØÅæøå._:/\-]+")
+_REFERENCE = re.compile(REFERENCE_CHARACTERS + "+")
 _CENT = Decimal("0.01")
 # What nearly every amount looks like: checked by one match instead of the steps below.
 _PLAIN_AMOUNT = re.compile(r"[0-9]{1,8}(?:\.[0-9]{1,2})?")
@@ -641,7 +642,7 @@ _TEXTS = (
     ("legal_basis", 200),
 )
 # Stricter than the model's pattern where it differs: its reference length is a field limit.
-_PLAIN_CLAIMANT_REFERENCE = re.compile(r"[A-Za-z0-9ÆØÅæøå._:/\-]{1,36}")
+_PLAIN_CLAIMANT_REFERENCE = re.compile(REFERENCE_CHARACTERS + "{1,36}")
 _PLAIN_CLAIMANT_ID = re.compile(r"[0-9]{4}")
 _set = object.__setattr__
 _M = TypeVar("_M", bound=BaseModel)

@@ -11,10 +11,10 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from app.domain.identifiers import mask_cpr_like, redact_cpr_like
+from app.domain.identifiers import REFERENCE_CHARACTERS, mask_cpr_like, redact_cpr_like
 
-# A reference as every source's contract writes one (KY's alphabet, the widest).
-_REFERENCE = re.compile(r"[A-Za-zÆØÅæøå0-9._:/\-]{1,64}")
+# A reference as every source's contract writes one.
+_REFERENCE = re.compile(REFERENCE_CHARACTERS + "{1,64}")
 # A value shown back reads as a code, a number, a date or an identifier: one word, with a
 # digit in it or in capitals only (`KTTIBAK`, `DKK`, `12.345`, `2026-13-01`, `K-17`). Free
 # text is not shown: a sender may have put a name where a code belongs, and a name is personal

@@ -371,12 +371,9 @@ def next_seq(session: Session | Connection, claim_ids: Sequence[uuid.UUID]) -> d
     """Return, per claim with transfers, the sequence number its next transfer gets."""
     if not claim_ids:
         return {}
-    rows = session.execute(
-        select(Transfer.claim_id, func.max(Transfer.seq))
-        .where(Transfer.claim_id.in_(list(claim_ids)))
-        .group_by(Transfer.claim_id)
-    )
-    return {claim_id: seq + 1 for claim_id, seq in rows}
+    connection = session.connection() if isinstance(session, Session) else session
+    rows = connection.execute(_LAST_SEQS, {"ids": _id_list(connection)(claim_ids)})
+    return {row.claim_id: row.seq + 1 for row in rows}
 
 
 def _event(
