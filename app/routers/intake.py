@@ -151,11 +151,22 @@ async def post_message(request: Request) -> Response:
         status_code=outcome.status_code,
         media_type="application/json",
         headers=headers,
-        # After the answer has gone, in the thread pool (see `app.memory`).
-        background=BackgroundTask(memory.give_back)
-        if len(body) >= memory.GIVE_BACK_FROM_BYTES
-        else None,
+        background=BackgroundTask(_after_answer, prepared, outcome, len(body)),
     )
+
+
+async def _after_answer(prepared: intake.Prepared, outcome: intake.Outcome, size: int) -> None:
+    """Count and log a stored message once its answer has gone.
+
+    The caller waits for none of it: at one client, the counting and the log line (about 50 µs
+    of a single-claim message's 0.6-0.8 ms of CPU, in process) are done while the caller reads
+    its answer and sends its next message. The log line is written
+    on the event loop, not in the writer thread: writing it lets go of the GIL, and the one
+    writer thread, which every request waits for, would then wait to get it back.
+    """
+    intake.account(prepared, outcome)
+    if size >= memory.GIVE_BACK_FROM_BYTES:
+        await run_in_threadpool(memory.give_back)  # in the thread pool (see `app.memory`)
 
 
 @router.post("/{source}/adjustments", status_code=202, responses=_RESPONSES)

@@ -97,6 +97,9 @@ class IntakeWriter:
     async def store(self, prepared: intake.Prepared) -> intake.Outcome:
         """Store a prepared message with whatever else is waiting; return its answer.
 
+        The message is not counted or logged here: the caller does that with
+        `intake.account`, once its answer has gone (the intake route, after sending it).
+
         Raises:
             Conflict, InvalidRequest: as `intake.receive` (nothing of the message stored).
         """
@@ -110,19 +113,18 @@ class IntakeWriter:
                     await asyncio.sleep(0)
                 if self._storing == 1:
                     future = self._store_here(prepared)
-            outcome = await asyncio.wrap_future(future or self.submit(prepared))
+            if future is not None and future.done():
+                # Stored here: its answer is in hand. (Wrapping a future that is already done
+                # would still wake the event loop through its self-pipe, for nothing.)
+                return future.result()
+            return await asyncio.wrap_future(future or self.submit(prepared))
         finally:
             self._storing -= 1
-        # Counted and logged here, on the event loop, not in the writer thread: writing the
-        # log line lets go of the GIL, and the one writer thread, which every request waits
-        # for, would then wait to get it back.
-        intake.account(prepared, outcome)
-        return outcome
 
     def submit(self, prepared: intake.Prepared) -> Future[intake.Outcome]:
         """Queue a prepared message; the future holds its answer once it is committed.
 
-        The message is not counted or logged (`intake.account`): `store` does that.
+        The message is not counted or logged (`intake.account`): the caller does that.
         """
         future: Future[intake.Outcome] = Future()
         with self._lock:
