@@ -105,6 +105,8 @@ def create_app(
         return Response(metrics.exposition(registry), media_type=CONTENT_TYPE_LATEST)
 
     errors.register(app)
+    # Intake's message route before all others: the one route fagsystemer call all day.
+    app.router.routes[:0] = intake.served_first()
     app.include_router(health.router)
     app.include_router(intake.router)
     app.include_router(claims.router)
