@@ -162,3 +162,16 @@ class TestApiDocument:
             "application/soap+xml",
         }
         assert {"202", "401", "409", "413", "422"} <= set(operation["responses"])
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_the_intake_route_refuses_other_methods_in_the_one_error_shape(
+    client: TestClient, method: str
+) -> None:
+    # The route is served ahead of FastAPI's routing (`intake.served_first`); a wrong method
+    # still gets the app's own 405, with the method it takes.
+    response = client.request(method, "/v1/intake/ky", headers=auth("ky"))
+
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    assert response.json()["error"]["code"] == "method_not_allowed"
