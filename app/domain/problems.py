@@ -20,7 +20,10 @@ _REFERENCE = re.compile(REFERENCE_CHARACTERS + "{1,64}")
 # text is not shown: a sender may have put a name where a code belongs, and a name is personal
 # data (an outside probe got `"value": "Mette Hansen"` back from a currency, a date, a
 # fordringstype and a dozen other fields).
-_SHOWN_VALUE = re.compile(r"(?=\S*[0-9])\S{1,100}|[A-Z0-9_.:/+\-]{1,100}")
+# A word is of printable characters: a control character is no code, and a NUL cannot even
+# be stored with the answer on PostgreSQL.
+_WORD = r"[^\s\x00-\x1f\x7f-\x9f]"
+_SHOWN_VALUE = re.compile(rf"(?={_WORD}*[0-9]){_WORD}{{1,100}}|[A-Z0-9_.:/+\-]{{1,100}}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +70,9 @@ class Problem:
 def shown_value(value: str) -> bool:
     """Tell whether a value may be shown back: one word that reads as a code or a number.
 
-    One word with a digit in it, or in capitals, digits and `_ . : / + -` only. Anything
-    else (words with spaces, lower-case words) could be a name a sender put in the wrong
-    place, so it is not shown.
+    One word of printable characters with a digit in it, or in capitals, digits and
+    `_ . : / + -` only. Anything else (words with spaces, lower-case words) could be a name
+    a sender put in the wrong place, so it is not shown.
     """
     return _SHOWN_VALUE.fullmatch(value) is not None
 

@@ -39,7 +39,9 @@ def _source(name: str) -> SourceSystem:
         return SourceSystem(name)
     except ValueError as exc:
         known = ", ".join(s.value for s in SourceSystem)
-        raise NotFound(f"no intake for source {name!r}; known sources: {known}") from exc
+        # The path is not repeated: it is the caller's text, and could be anything (a CPR
+        # number, said an outside probe).
+        raise NotFound(f"no intake for this source; known sources: {known}") from exc
 
 
 # Bodies up to this size are prepared on the event loop: parsing a small message costs less

@@ -24,7 +24,7 @@ from app.db.tables import Claim, ClaimEvent, SourceMessage
 from app.domain.catalogue import Catalogue
 from app.domain.claim import SourceSystem
 from app.domain.identifiers import IdentifierKind, mask, mask_cpr_like
-from app.domain.problems import Problem
+from app.domain.problems import Problem, shown_value
 from app.errors import InvalidRequest, NotFound
 from app.services import readiness
 from app.services.intake import ClaimState
@@ -261,9 +261,11 @@ def _limit(text: str | None) -> tuple[int, Problem | None]:
 def _unknown(name: str, value: str | None, known: Sequence[str], what: str) -> Problem | None:
     if value is None or value in known:
         return None
+    # The value is repeated only if it reads as a code: a name put in a filter is not.
+    shown = f" {_text_without_cpr(value)!r}" if shown_value(value) else ""
     return Problem(
         code="request.enum",
-        message=f"{name} {_text_without_cpr(value)!r} is unknown; known {what}: {', '.join(known)}",
+        message=f"{name}{shown} is unknown; known {what}: {', '.join(known)}",
         source_path=f"query/{name}",
     )
 
@@ -292,7 +294,16 @@ def _bound(
                 source_path=f"query/{name}",
             )
         return at.astimezone(dt.UTC), None
-    except (ValueError, OverflowError, ValidationError):
+    except OverflowError:
+        # A date or instant that reads well but lies at the very end of what can be held
+        # (9999-12-31, the day after it is the bound; 0001-01-01, before it in UTC).
+        return None, Problem(
+            code="request.datetime_range",
+            message=f"{name} lies beyond the bounds a search can take: "
+            "from 0001-01-02 to 9999-12-30",
+            source_path=f"query/{name}",
+        )
+    except (ValueError, ValidationError):
         return None, Problem(
             code="request.datetime_parsing",
             message=f"{name} must be a date (YYYY-MM-DD) or a date-time with an offset "

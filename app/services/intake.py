@@ -73,7 +73,7 @@ from app.domain.claim import (
 )
 from app.domain.identifiers import contains_cpr_like
 from app.domain.problems import Problem, reference_text, shown_reference
-from app.encoding import dumps, dumps_bytes, model_json
+from app.encoding import dumps_bytes, model_json
 from app.errors import AppError, Conflict, InvalidRequest, UnsupportedMediaType
 from app.ids import new_id
 from app.metrics_registry import INTAKE_CLAIMS
@@ -135,6 +135,23 @@ _MESSAGE_ID_PATHS = {
     SourceSystem.OIR: "/DebitorRegistrering/MeddelelseHoved/MeddelelseID",
 }
 _INSERT_CLAIMS = BulkInsert(_CLAIMS)
+# The one character PostgreSQL's text and JSON cannot hold (JSON can carry it, as `\u0000`).
+# A claim holding it is rejected (`text.control_character`, or its reference refused), but
+# the fields it was sent with are kept with it: there it is replaced (`_storable`).
+_UNSTORABLE = "\x00"
+
+
+def _storable(value: Any) -> Any:
+    """Return sent fields with every NUL replaced by U+FFFD, the replacement character."""
+    if isinstance(value, str):
+        return value.replace(_UNSTORABLE, "\ufffd")
+    if isinstance(value, dict):
+        return {_storable(key): _storable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_storable(item) for item in value]
+    return value
+
+
 # PostgreSQL: a fingerprint of every row the readiness context is made of (the claimant's
 # on-boarding and active pauses, `readiness.context_queries`), whole rows, so any change to
 # them changes it. `store_new` decides on the context as last read and lets PostgreSQL check
@@ -850,11 +867,13 @@ def _by_source(batch: Sequence[Prepared]) -> dict[str, list[Prepared]]:
 
 
 def _references(prepared: Prepared) -> list[str]:
+    # A refused reference is stored under none (`_Writes.add_claim`): nothing to look up,
+    # and it may be what no database can be asked for (`_UNSTORABLE`).
     return [
         ref
         for item in prepared.items
         for ref in (
-            item.candidate.source_reference,
+            None if item.refused_reference else item.candidate.source_reference,
             item.claim.main_claim_reference if item.claim is not None else None,
         )
         if ref
@@ -901,6 +920,12 @@ def _check_within_message(items: Sequence[_Item]) -> None:
                 "field.too_long",
                 f"the claim's reference has {len(ref)} characters; "
                 f"at most {REFERENCE_LENGTH} are allowed",
+            )
+        elif _UNSTORABLE in ref:
+            _refuse_reference(
+                item,
+                "reference.invalid",
+                "the claim's reference contains a NUL character, which cannot be stored",
             )
         elif ref in seen:
             _refuse_reference(
@@ -984,6 +1009,17 @@ def _check_claimant_references_taken(
         )
 
 
+def _set_aside(item: _Item) -> None:
+    """Reject a claim that was built: it is stored as sent, its business area kept with it.
+
+    Its type's area, as for a claim that could not be built (`prepare`): a filter on the
+    area finds every rejected claim of a type the catalogue knows.
+    """
+    if item.claim is not None:
+        item.rejected_area = item.claim.business_area
+    item.claim = None
+
+
 def _refuse_claimant_reference(item: _Item, code: str, why: str, reference: str) -> None:
     """Reject a claim for its claimant reference; it is stored as sent, as every rejected one."""
     item.problems.append(
@@ -995,7 +1031,7 @@ def _refuse_claimant_reference(item: _Item, code: str, why: str, reference: str)
             value=None if contains_cpr_like(reference) else reference,
         )
     )
-    item.claim = None
+    _set_aside(item)
 
 
 def _refuse_reference(item: _Item, code: str, message: str, *, value: str | None = None) -> None:
@@ -1004,7 +1040,7 @@ def _refuse_reference(item: _Item, code: str, message: str, *, value: str | None
     A problem with the reference that the source's own contract found already (KY's
     `reference.duplicate`) is the one reported: the same fact is not told twice.
     """
-    item.claim = None
+    _set_aside(item)
     item.refused_reference = True
     if any(p.field == "source_reference" for p in item.problems):
         return
@@ -1117,7 +1153,7 @@ def _link_related(
             )
         if problem is not None:
             item.problems.append(problem.at(locate(item.candidate, problem.field)))
-            item.claim = None
+            _set_aside(item)
             item.main_claim_id = None
             item.main_item = None
 
@@ -1210,7 +1246,12 @@ def _row(item: _Item) -> dict[str, Any]:
             "fordrings_id": None,
             "psrm_errors": None,
         }
-    fields = item.candidate.fields
+    # Only what a claim that could not be built was sent with can hold a NUL (a claim's
+    # texts refuse it), and JSON shows one as `\u0000`: a cheap look before the walk.
+    sent = dumps_bytes(item.candidate.fields)
+    fields = orjson.loads(sent)
+    if b"\\u0000" in sent:
+        fields = _storable(fields)
 
     def text(name: str, limit: int) -> str | None:
         value = fields.get(name)
@@ -1225,7 +1266,7 @@ def _row(item: _Item) -> dict[str, Any]:
         "main_claim_id": None,
         "principal": None,
         "amount": None,
-        "data": orjson.loads(dumps(fields)),
+        "data": fields,
         "holds": [],
         "next_check_date": None,
         "limitation_date": None,

@@ -126,6 +126,9 @@ class TestReceivedDates:
         problem = one_problem(listed(client, **{name: value}))
 
         assert problem["source_path"] == f"query/{name}"
+        # A date it is: not "must be a date" but where the bounds lie (an outside probe).
+        assert problem["code"] == "request.datetime_range"
+        assert "0001-01-02 to 9999-12-30" in problem["message"]
 
     @pytest.mark.parametrize(
         ("start", "end"),
@@ -276,9 +279,17 @@ class TestUnknownFilterValues:
         assert problem["source_path"] == f"query/{name}"
         assert problem["code"] == "request.enum"
         assert name in problem["message"]
-        assert repr(value) in problem["message"]
+        # Repeated only when it reads as a code (`shown_value`): a lower-case word may be a name.
+        assert (repr(value) in problem["message"]) == (value == "NOPE")
         for known in listed_values:
             assert known in problem["message"]
+
+    def test_a_name_in_a_filter_is_not_repeated(self, client: TestClient) -> None:
+        # Only the caller's own text, but a name all the same (an outside probe).
+        problem = one_problem(listed(client, business_area="Mette Hansen"))
+
+        assert problem["code"] == "request.enum"
+        assert "Mette" not in problem["message"]
 
     def test_every_unknown_value_is_reported_at_once(self, client: TestClient) -> None:
         response = listed(

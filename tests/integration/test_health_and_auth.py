@@ -175,3 +175,12 @@ def test_the_intake_route_refuses_other_methods_in_the_one_error_shape(
     assert response.status_code == 405
     assert response.headers["allow"] == "POST"
     assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+@pytest.mark.parametrize("path", ["/v1/intake/0101901234", "/v1/intake/010190-1234/adjustments"])
+def test_an_unknown_source_is_404_without_repeating_it(client: TestClient, path: str) -> None:
+    response = client.post(path, headers=auth("admin"), content=b"{}")
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+    assert "0101" not in response.text

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 
 from adapters.ky import samples as ky_samples
 from adapters.oir import samples
-from tests.builders import auth
+from tests.builders import auth, ky_claim, ky_interest
 from tests.golden import CONTRACTS
 
 XML = {"Content-Type": "application/xml"}
@@ -134,6 +134,75 @@ class TestPerClaimProblems:
         stored = {c["id"]: c for c in claims(client)}
         assert stored[rejected["claim_id"]]["state"] == "invalid"
         assert stored[rejected["claim_id"]]["problems"][0]["code"] == "amount.exceeds_principal"
+
+    @pytest.mark.parametrize(
+        "nul_in",
+        ["name", "description", "legalBasis", "reference"],
+    )
+    def test_a_nul_character_rejects_its_claim_on_every_backend(
+        self, client: TestClient, caplog: pytest.LogCaptureFixture, nul_in: str
+    ) -> None:
+        # PostgreSQL can hold no NUL in a text or JSON column: the claim's fields as sent,
+        # kept with a rejected claim, made a 500 of the whole message there, and the
+        # database's error quoted them, name and all, in the log (an outside probe).
+        bad = ky_claim("R-NUL-2", legalBasis="Aktivlovens § 91")
+        if nul_in == "name":
+            bad["citizen"] = {"cpr": "0101501000", "name": "Zebulon\u0000Quarkfeld"}
+        elif nul_in == "reference":
+            bad["reference"] = "R-NUL\u00002"
+        else:
+            bad[nul_in] = "Tilbage\u0000betaling"
+        body = json.dumps({"messageId": f"M-NUL-{nul_in}", "claims": [ky_claim("R-NUL-1"), bad]})
+
+        with caplog.at_level(logging.INFO):
+            response = client.post(
+                "/v1/intake/ky",
+                content=body.encode(),
+                headers={**auth("ky"), "Content-Type": "application/json"},
+            )
+
+        assert response.status_code == 202
+        good, rejected = response.json()["claims"]
+        assert (good["result"], rejected["result"]) == ("accepted", "rejected")
+        assert rejected["problems"]
+        stored = {c["id"]: c for c in claims(client)}
+        assert stored[rejected["claim_id"]]["state"] == "invalid"
+        assert "Zebulon" not in caplog.text
+        assert "Quarkfeld" not in caplog.text
+
+    def test_a_claim_rejected_for_another_claim_keeps_its_business_area(
+        self, client: TestClient
+    ) -> None:
+        # Rejected only when compared with other claims (a claimant reference used twice,
+        # a main claim rejected), they were stored without their area, so a filter on the
+        # area missed them (an outside probe).
+        body = {
+            "messageId": "M-AREA",
+            "claims": [
+                ky_claim("R-AREA-1", claimantReference="CREF-1"),
+                ky_claim(
+                    "R-AREA-2",
+                    claimantReference="CREF-1",
+                    interestClaims=[ky_interest("R-AREA-2-I")],
+                ),
+            ],
+        }
+
+        response = client.post(
+            "/v1/intake/ky",
+            content=json.dumps(body).encode(),
+            headers={**auth("ky"), "Content-Type": "application/json"},
+        )
+
+        assert response.status_code == 202
+        results = {r["source_reference"]: r for r in response.json()["claims"]}
+        codes = {ref: [p["code"] for p in r["problems"]] for ref, r in results.items()}
+        assert codes["R-AREA-2"] == ["claimant_reference.duplicate_in_message"]
+        assert codes["R-AREA-2-I"] == ["related.main_claim_rejected"]
+        socialret = {c["source_reference"] for c in claims(client, business_area="socialret")}
+        renter = {c["source_reference"] for c in claims(client, business_area="renter")}
+        assert {"R-AREA-1", "R-AREA-2"} <= socialret
+        assert "R-AREA-2-I" in renter
 
     def test_a_liability_list_leaving_out_the_accounts_debitor_rejects_that_claim(
         self, client: TestClient
