@@ -14,6 +14,11 @@ from zoneinfo import ZoneInfo
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 
 
+def business_date(instant: dt.datetime) -> dt.date:
+    """Return the calendar date in Copenhagen at `instant` (timezone-aware)."""
+    return instant.astimezone(COPENHAGEN).date()
+
+
 class OutOfRange(ValueError):
     """The clock was asked to read an instant outside the range it may read."""
 
@@ -34,7 +39,7 @@ class Clock:
 
     def today(self) -> dt.date:
         """Return today's date in Copenhagen."""
-        return self.now().astimezone(COPENHAGEN).date()
+        return business_date(self.now())
 
     def set(self, instant: dt.datetime) -> None:
         """Make the clock read `instant` now (and run on from there in real time)."""

@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Route
 
 from adapters import registry
 from app import memory
+from app.clock import business_date
 from app.deps import BodyDep, PrincipalDep, Runtime, RuntimeDep, read_body
 from app.domain.claim import SourceSystem
 from app.encoding import dumps
@@ -133,6 +134,8 @@ async def post_message(request: Request) -> Response:
                 media_type="application/json",
                 headers={"Idempotent-Replayed": "true"},
             )
+    # One reading of the clock: the instant and the business date are of the same moment.
+    now = runtime.clock.now()
     prepare = partial(
         intake.prepare,
         source=system,
@@ -141,8 +144,8 @@ async def post_message(request: Request) -> Response:
         principal=principal.name,
         catalogue=runtime.catalogue,
         claimant_id=runtime.settings.claimant_id,
-        now=runtime.clock.now(),
-        today=runtime.clock.today(),
+        now=now,
+        today=business_date(now),
         raw_sha256=raw_sha256,
     )
     prepared = prepare() if len(body) <= _INLINE_BYTES else await run_in_threadpool(prepare)
