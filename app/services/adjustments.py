@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from app.clock import COPENHAGEN
 from app.db.tables import Claim, ClaimEvent, SourceMessage, Transfer
 from app.domain.claim import SourceSystem
+from app.domain.identifiers import contains_cpr_like
 from app.domain.problems import Problem
 from app.errors import Conflict, InvalidRequest
 from app.ids import new_id
@@ -117,6 +118,24 @@ def _parse(raw: bytes) -> tuple[str, list[Any]]:
                 message="messageId (1-100 characters) is required",
             )
         )
+    elif _CONTROL.search(message_id):
+        # PostgreSQL's text cannot hold a NUL: such an id was a 500 there and taken on SQLite.
+        problems.append(
+            Problem(
+                code="message_id.invalid",
+                source_path="/messageId",
+                message="the message id must not contain a control character",
+            )
+        )
+    elif contains_cpr_like(message_id):
+        # The id is echoed in answers, logs and conflicts: it must hold no personal data.
+        problems.append(
+            Problem(
+                code="message_id.personal_data",
+                source_path="/messageId",
+                message="the message id must not contain a CPR number",
+            )
+        )
     items = body.get("adjustments")
     if not isinstance(items, list) or not items or len(items) > MAX_ADJUSTMENTS:
         problems.append(
@@ -135,6 +154,19 @@ def _parse(raw: bytes) -> tuple[str, list[Any]]:
 # `Decimal` also reads other scripts' digits, exponents and surrounding white space.)
 _AMOUNT = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# A control character (C0, DEL, C1): NUL above all, which PostgreSQL's text and JSON cannot hold.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def _value(raw: Any, limit: int) -> str | None:
+    """Return what a sender wrote, for a problem's value; None if it holds a control character.
+
+    `Problem.as_dict` shows it only if it reads as a code or a number (`shown_value`).
+    """
+    if raw is None:
+        return None
+    text = str(raw)[:limit]
+    return None if _CONTROL.search(text) else text
 
 
 def _check(index: int, item: Any, *, today: dt.date) -> tuple[dict[str, Any] | None, list[Problem]]:
@@ -151,13 +183,22 @@ def _check(index: int, item: Any, *, today: dt.date) -> tuple[dict[str, Any] | N
                 message="the claim's reference is required",
             )
         )
+    elif _CONTROL.search(reference):
+        # No claim's reference holds one, and PostgreSQL cannot even look a NUL up.
+        problems.append(
+            Problem(
+                code="reference.invalid",
+                source_path=f"{path}/reference",
+                message="the claim's reference must not contain a control character",
+            )
+        )
     if action not in REASONS:
         problems.append(
             Problem(
                 code="field.not_allowed",
                 source_path=f"{path}/action",
                 message=f"action must be one of {', '.join(REASONS)}",
-                value=str(action)[:40] if action is not None else None,
+                value=_value(action, 40),
             )
         )
     elif reason not in REASONS[action]:
@@ -166,7 +207,7 @@ def _check(index: int, item: Any, *, today: dt.date) -> tuple[dict[str, Any] | N
                 code="adjustment.reason_not_allowed",
                 source_path=f"{path}/reason",
                 message=f"reason for {action} must be one of {', '.join(sorted(REASONS[action]))}",
-                value=str(reason)[:10] if reason is not None else None,
+                value=_value(reason, 10),
             )
         )
     amount: Decimal | None = None

@@ -37,6 +37,7 @@ def test_the_example_validates() -> None:
         },
         {"reference": "R", "action": "write_up", "reason": "REGU"},
         {"reference": "R", "action": "move", "reason": "REGU"},
+        {"reference": "R\x00", "action": "recall", "reason": "FEJL"},
     ],
 )
 def test_the_schema_refuses_what_the_service_refuses(adjustment: dict[str, str]) -> None:
@@ -44,3 +45,11 @@ def test_the_schema_refuses_what_the_service_refuses(adjustment: dict[str, str])
 
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(message, schema())
+
+
+def test_the_schema_refuses_a_message_id_with_a_control_character() -> None:
+    recall = {"reference": "R", "action": "recall", "reason": "FEJL"}
+
+    jsonschema.validate({"messageId": "A-1", "adjustments": [recall]}, schema())
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"messageId": "A\x00", "adjustments": [recall]}, schema())

@@ -19,12 +19,13 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from adapters.psrm import simulator
 from adapters.psrm.portal import HearingPortal
 from app.clock import Clock
 from app.db.session import Database
+from app.db.tables import SourceMessage
 from app.domain import catalogue as catalogue_module
 from app.domain.catalogue import Catalogue
 from app.main import create_app
@@ -685,6 +686,78 @@ class TestAdjustments:
         assert response.status_code == 422
         (problem,) = response.json()["error"]["problems"]
         assert (problem["code"], problem["source_path"]) == (code, place)
+
+    def stored_messages(self, database: Database) -> int:
+        with database.sessions() as session:
+            return int(session.scalar(select(func.count(SourceMessage.id))) or 0)
+
+    def test_a_message_id_holding_a_cpr_number_is_refused_whole(
+        self, scenario: Scenario, database: Database
+    ) -> None:
+        # It was taken and echoed in the answer, and in every conflict after (an outside probe).
+        claim_id = scenario.post("M-CPR", ky_claim("R-CPR"))["claims"][0]["claim_id"]
+        recall = {"reference": "R-CPR", "action": "recall", "reason": "FEJL"}
+
+        response = self.adjust(scenario, "REPRO-ADJ-1503851234", recall)
+
+        assert response.status_code == 422, response.text
+        (problem,) = response.json()["error"]["problems"]
+        assert (problem["code"], problem["source_path"]) == (
+            "message_id.personal_data",
+            "/messageId",
+        )
+        assert "1503851234" not in response.text
+        assert self.stored_messages(database) == 1
+        assert "adjustment_received" not in scenario.events(claim_id)
+
+    @pytest.mark.parametrize("message_id", ["A-NUL\x00", "A-BEL\x07", "A-NEL\x85"])
+    def test_a_message_id_holding_a_control_character_is_refused_whole(
+        self, scenario: Scenario, database: Database, message_id: str
+    ) -> None:
+        # A NUL was a 500 on PostgreSQL, whose text cannot hold one, and taken on SQLite.
+        scenario.post("M-CTL", ky_claim("R-CTL"))
+
+        response = self.adjust(
+            scenario, message_id, {"reference": "R-CTL", "action": "recall", "reason": "FEJL"}
+        )
+
+        assert response.status_code == 422, response.text
+        (problem,) = response.json()["error"]["problems"]
+        assert (problem["code"], problem["source_path"]) == ("message_id.invalid", "/messageId")
+        assert self.stored_messages(database) == 1
+
+    def test_a_reference_holding_a_control_character_rejects_its_adjustment_only(
+        self, scenario: Scenario, database: Database
+    ) -> None:
+        # A NUL in a reference was a 500 on PostgreSQL; on SQLite, `claim.unknown` quoting it.
+        scenario.post("M-NUL", ky_claim("R-NUL"))
+        recall = {"reference": "R-NUL", "action": "recall", "reason": "FEJL"}
+
+        response = self.adjust(
+            scenario,
+            "A-NUL",
+            {**recall, "reference": "R-NUL\x00x"},
+            # A value with a digit in it is shown back, but never with a control character.
+            {**recall, "action": "recall\x001"},
+            recall,
+        )
+
+        assert response.status_code == 202, response.text
+        first, second, third = response.json()["adjustments"]
+        (problem,) = first["problems"]
+        assert (problem["code"], problem["source_path"]) == (
+            "reference.invalid",
+            "/adjustments/0/reference",
+        )
+        (problem,) = second["problems"]
+        assert (problem["code"], "value" in problem) == ("field.not_allowed", False)
+        assert third["result"] == "accepted"
+        assert "\\u0000" not in response.text
+        with database.sessions() as session:
+            (stored,) = session.scalars(
+                select(SourceMessage.response).where(SourceMessage.message_id.like("%A-NUL"))
+            ).all()
+        assert stored == response.json()
 
     def main_with_interest(
         self, scenario: Scenario, message_id: str, **interest: Any
