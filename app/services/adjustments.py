@@ -24,7 +24,7 @@ from app.clock import COPENHAGEN
 from app.db.tables import Claim, ClaimEvent, SourceMessage, Transfer
 from app.domain.claim import SourceSystem
 from app.domain.identifiers import contains_cpr_like
-from app.domain.problems import Problem
+from app.domain.problems import Problem, reference_text, shown_reference
 from app.errors import Conflict, InvalidRequest
 from app.ids import new_id
 from app.services import transfer
@@ -371,7 +371,14 @@ def receive(
     if previous is not None:
         if previous.content_sha256 == digest:
             return 200, previous.response, True
-        raise Conflict(f"adjustment message {message_id} was received before with other content")
+        # The id is not in the text: the sender chose it, and it may read as anything.
+        raise Conflict(
+            "this adjustment message id was received before with other content",
+            extra={
+                "message_id": message_id,
+                "first_received_at": previous.received_at.isoformat(),
+            },
+        )
     today = now.astimezone(COPENHAGEN).date()
     checked = [_check(i, item, today=today) for i, item in enumerate(items)]
     refs = {c["reference"] for c, _ in checked if c is not None}
@@ -417,8 +424,8 @@ def receive(
                 Problem(
                     code="claim.unknown",
                     source_path=f"/adjustments/{index}/reference",
-                    message=f"no claim {found['reference']} from {source.value}",
-                    value=found["reference"],
+                    message=f"no claim {reference_text(found['reference'])} from {source.value}",
+                    value=shown_reference(found["reference"]),
                 )
             ]
         elif found is not None and claim is not None and claim.state in CLOSED:
@@ -426,8 +433,11 @@ def receive(
                 Problem(
                     code="claim.closed",
                     source_path=f"/adjustments/{index}/reference",
-                    message=f"claim {found['reference']} is {claim.state}; it cannot be adjusted",
-                    value=found["reference"],
+                    message=(
+                        f"claim {reference_text(found['reference'])} is {claim.state}; "
+                        "it cannot be adjusted"
+                    ),
+                    value=shown_reference(found["reference"]),
                 )
             ]
         if not problems and found is not None and claim is not None:
@@ -470,7 +480,8 @@ def receive(
             {
                 **result,
                 "result": "accepted",
-                "reference": found["reference"],
+                # Shown only as the contracts write a reference, as in a claim's result.
+                "reference": shown_reference(found["reference"]),
                 "claim_id": str(claim.id),
                 "action": found["kind"],
                 "action_id": action_id,

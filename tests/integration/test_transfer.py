@@ -759,6 +759,25 @@ class TestAdjustments:
             ).all()
         assert stored == response.json()
 
+    def test_a_reference_is_quoted_only_in_the_form_the_contracts_write_one(
+        self, scenario: Scenario
+    ) -> None:
+        # "no claim Mette Hansen from ky" (an outside probe): a name in the wrong field.
+        response = self.adjust(
+            scenario,
+            "A-NAME",
+            {"reference": "Mette Hansen", "action": "recall", "reason": "FEJL"},
+            {"reference": "R-404", "action": "recall", "reason": "FEJL"},
+        )
+
+        assert response.status_code == 422, response.text
+        name, known = response.json()["error"]["problems"]
+        assert "Mette" not in response.text
+        assert name["code"] == "claim.unknown"
+        assert name["message"] == "no claim (its reference not shown) from ky"
+        assert "value" not in name
+        assert (known["message"], known["value"]) == ("no claim R-404 from ky", "R-404")
+
     def main_with_interest(
         self, scenario: Scenario, message_id: str, **interest: Any
     ) -> tuple[str, str]:
