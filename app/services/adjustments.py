@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import re
 import uuid
 from collections.abc import Iterable
@@ -20,6 +19,8 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from adapters.base import MessageParseError
+from adapters.ky.message import load_json
 from app.clock import COPENHAGEN
 from app.db.tables import Claim, ClaimEvent, SourceMessage, Transfer
 from app.domain.claim import SourceSystem
@@ -49,54 +50,13 @@ IN_FLIGHT = (
 )
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
 def _parse(raw: bytes) -> tuple[str, list[Any]]:
     try:
-        body = json.loads(raw.decode("utf-8"), parse_float=Decimal, parse_constant=_no_constant)
-    except UnicodeDecodeError as exc:
-        raise InvalidRequest(
-            "the body is not UTF-8",
-            problems=[
-                Problem(
-                    code="json.encoding",
-                    message=f"not UTF-8 at byte {exc.start}",
-                    source_path=f"byte {exc.start}",
-                )
-            ],
-        ) from exc
-    except json.JSONDecodeError as exc:
-        raise InvalidRequest(
-            "the body is not well-formed JSON",
-            problems=[
-                Problem(
-                    code="json.malformed",
-                    message=exc.msg,
-                    source_path=f"line {exc.lineno}, column {exc.colno}",
-                )
-            ],
-        ) from exc
-    except (ArithmeticError, RecursionError) as exc:
-        # A number no Decimal can hold (`1e99999999999999999999`), or nesting deeper than
-        # Python's stack: well-formed, but not readable.
-        reason = (
-            "a number whose exponent is beyond ±999999999999999999 cannot be read"
-            if isinstance(exc, ArithmeticError)
-            else "arrays and objects nest too deep to read"
-        )
-        raise InvalidRequest(
-            "the body cannot be read",
-            problems=[Problem(code="json.malformed", message=reason, source_path="/")],
-        ) from exc
-    except ValueError as exc:  # a number too long to read, NaN or Infinity
-        raise InvalidRequest(
-            "the body is not well-formed JSON",
-            problems=[
-                Problem(code="json.malformed", message="not well-formed JSON", source_path="/")
-            ],
-        ) from exc
+        # Read as a KY message is, so that a body that cannot be read is refused with its
+        # problem placed as the claim intakes place it (`line L, column C` of a NaN, too).
+        body = load_json(raw)
+    except MessageParseError as exc:
+        raise InvalidRequest(exc.message, problems=exc.problems) from exc
     problems = []
     if not isinstance(body, dict):
         raise InvalidRequest(

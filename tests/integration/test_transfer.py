@@ -661,19 +661,36 @@ class TestAdjustments:
             (b'{"messageId": "A3",\n "adjustments": [}]}', "json.malformed", "line 2, column 18"),
             (b'{"messageId": "\xff"}', "json.encoding", "byte 15"),
             (b'["A3"]', "message.not_object", "/"),
-            # Each of these was a 500.
-            (b'{"messageId": "A3", "x": 1.5e99999999999999999999}', "json.malformed", "/"),
-            (b'{"messageId": "A3", "x": NaN}', "json.malformed", "/"),
-            (b"[" * 100_000 + b"]" * 100_000, "json.malformed", "/"),
+            (b"", "json.empty", "/"),
+            (b'{"messageId": "A3", "messageId": "A4"}', "json.duplicate_member", "/"),
+            (b'{"messageId": "\\ud800"}', "json.encoding", "/messageId"),
+            # Each of these was a 500; then, as the last two were, placed at "/".
+            (
+                b'{"messageId": "A3", "x": 1.5e99999999999999999999}',
+                "json.malformed",
+                "line 1, column 26",
+            ),
+            (b'{"messageId": "A3", "x": NaN}', "json.malformed", "line 1, column 26"),
+            (b"[" * 100_000 + b"]" * 100_000, "json.too_deep", "line 1, column 33"),
+            # Placed at "/" (an outside probe), where the claim intakes say where.
+            (
+                b'{"messageId": "A3",\n "adjustments": [{"amount": -Infinity}]}',
+                "json.malformed",
+                "line 2, column 29",
+            ),
         ],
         ids=[
             "cut-short",
             "bad-bracket",
             "not-utf8",
             "not-an-object",
+            "empty",
+            "member-twice",
+            "lone-surrogate",
             "huge-exponent",
             "nan",
             "too-deep",
+            "infinity",
         ],
     )
     def test_an_unreadable_adjustment_message_says_where(
