@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -77,8 +78,19 @@ class Base(DeclarativeBase):
     }
 
 
+class MessageKind(StrEnum):
+    """What a stored message held: claims, or adjustments of claims sent before."""
+
+    CLAIMS = "claims"
+    ADJUSTMENTS = "adjustments"
+
+
 class SourceMessage(Base):
-    """An inbound message from a fagsystem, stored raw before anything is made of it."""
+    """An inbound message from a fagsystem, stored raw before anything is made of it.
+
+    Claim and adjustment messages share one id space per source (unique on source and id),
+    told apart by `kind`.
+    """
 
     __tablename__ = "source_message"
     __table_args__ = (
@@ -90,6 +102,8 @@ class SourceMessage(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     source: Mapped[str] = mapped_column(String(16))
     message_id: Mapped[str] = mapped_column(String(128))
+    # Claim messages leave it to the database (intake's inserts name only what they set).
+    kind: Mapped[str] = mapped_column(String(16), server_default=MessageKind.CLAIMS.value)
     content_sha256: Mapped[str] = mapped_column(String(64))
     media_type: Mapped[str] = mapped_column(String(100))
     raw: Mapped[bytes] = mapped_column(LargeBinary)

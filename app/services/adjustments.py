@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from adapters.base import MessageParseError
 from adapters.ky.message import load_json
 from app.clock import COPENHAGEN
-from app.db.tables import Claim, ClaimEvent, SourceMessage, Transfer
+from app.db.tables import Claim, ClaimEvent, MessageKind, SourceMessage, Transfer
 from app.domain.claim import SourceSystem
 from app.domain.identifiers import contains_cpr_like
 from app.domain.problems import Problem, reference_text, shown_reference
@@ -318,22 +318,37 @@ def receive(
 
     Raises:
         InvalidRequest: malformed, breaking the contract, or no adjustment could be taken.
-        Conflict: the message id was used before with other content.
+        Conflict: the message id was used before, by a claim message or with other content.
     """
     message_id, items = _parse(raw)
-    stored_id = f"adjustments/{message_id}"
     digest = hashlib.sha256(raw).hexdigest()
-    previous = session.scalars(
-        select(SourceMessage).where(
-            SourceMessage.source == source.value, SourceMessage.message_id == stored_id
-        )
+    previous = session.execute(
+        select(
+            SourceMessage.kind,
+            SourceMessage.content_sha256,
+            SourceMessage.response,
+            SourceMessage.received_at,
+        ).where(SourceMessage.source == source.value, SourceMessage.message_id == message_id)
     ).one_or_none()
     if previous is not None:
-        if previous.content_sha256 == digest:
+        # Claim and adjustment messages share one id space per source: a claim message under
+        # this id is another message, whatever its bytes.
+        if previous.kind == MessageKind.ADJUSTMENTS and previous.content_sha256 == digest:
             return 200, previous.response, True
         # The id is not in the text: the sender chose it, and it may read as anything.
         raise Conflict(
-            "this adjustment message id was received before with other content",
+            "this message id was received before with other content",
+            problems=[
+                Problem(
+                    code="message_id.conflict",
+                    message=(
+                        "this message id was used before, by a claim or adjustment message "
+                        "with other content: send a new message under a new id (the same "
+                        "message again is answered as it was the first time)"
+                    ),
+                    source_path="/messageId",
+                )
+            ],
             extra={
                 "message_id": message_id,
                 "first_received_at": previous.received_at.isoformat(),
@@ -474,7 +489,8 @@ def receive(
             {
                 "id": new_id(),
                 "source": source.value,
-                "message_id": stored_id,
+                "message_id": message_id,
+                "kind": MessageKind.ADJUSTMENTS.value,
                 "content_sha256": digest,
                 "media_type": MEDIA_TYPE,
                 "raw": raw,

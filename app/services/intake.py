@@ -59,6 +59,7 @@ from app.db.tables import (
     Base,
     Claim,
     ClaimEvent,
+    MessageKind,
     SourceMessage,
     Transfer,
 )
@@ -103,6 +104,7 @@ _MESSAGES: Table = Base.metadata.tables[SourceMessage.__tablename__]
 _CLAIMS: Table = Base.metadata.tables[Claim.__tablename__]
 _PREVIOUS = select(
     _MESSAGES.c.message_id,
+    _MESSAGES.c.kind,
     _MESSAGES.c.content_sha256,
     _MESSAGES.c.response,
     _MESSAGES.c.received_at,
@@ -767,14 +769,18 @@ def earlier_answer(session: Session, *, source: SourceSystem, raw_sha256: str) -
         select(_MESSAGES.c.response).where(
             _MESSAGES.c.source == source.value,
             _MESSAGES.c.content_sha256 == raw_sha256,
-            ~_MESSAGES.c.message_id.startswith("adjustments/"),
+            # An adjustment message's bytes posted as claims are not its replay.
+            _MESSAGES.c.kind != MessageKind.ADJUSTMENTS.value,
         )
     ).first()
     return Outcome(status_code=200, body=row.response, replay=True) if row is not None else None
 
 
 def _repeat(prepared: Prepared, earlier: Any) -> Outcome | AppError:
-    if earlier.content_sha256 == prepared.raw_sha256:
+    # An adjustment message under the same id is another message, whatever its bytes: claim
+    # and adjustment messages share one id space per source.
+    same_kind = earlier.kind == MessageKind.CLAIMS.value
+    if same_kind and earlier.content_sha256 == prepared.raw_sha256:
         return Outcome(status_code=200, body=earlier.response, replay=True)
     return Conflict(
         f"message {prepared.message_id} was received before with different content",

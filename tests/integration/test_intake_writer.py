@@ -29,7 +29,7 @@ from app.domain.catalogue import Catalogue
 from app.domain.claim import SourceSystem
 from app.domain.readiness import OnboardingState
 from app.errors import Conflict, InvalidRequest
-from app.services import intake, onboarding
+from app.services import adjustments, intake, onboarding
 from app.services.intake_writer import IntakeWriter
 from tests.conftest import create_postgres_database, drop_postgres_database
 
@@ -446,6 +446,14 @@ def test_a_big_message_that_fails_half_way_leaves_nothing_and_is_stored_again(
     assert count(database, Claim.id) == 150
 
 
+async def store(writer: IntakeWriter, prepared: intake.Prepared) -> intake.Outcome | Exception:
+    """Store a prepared message as the HTTP intake does; its outcome, or the error it raised."""
+    try:
+        return await writer.store(prepared)
+    except Exception as exc:
+        return exc
+
+
 def store_one(
     writer: IntakeWriter, catalogue: Catalogue, message: tuple[SourceSystem, bytes]
 ) -> intake.Outcome | Exception:
@@ -662,6 +670,42 @@ def test_a_used_id_is_a_conflict_even_when_every_claim_of_the_new_content_is_inv
     assert isinstance(first, intake.Outcome)
     assert isinstance(again, Conflict)
     assert count(database, SourceMessage.id) == 1
+
+
+def test_a_claim_message_under_an_adjustment_messages_id_is_a_conflict(
+    database: Database,
+    writer: IntakeWriter,
+    catalogue: Catalogue,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Claim and adjustment messages share one id space per source. On PostgreSQL the claim
+    # message is first stored as new, without look-ups (`store_new`): the unique constraint
+    # fails it, and the look-up then finds the adjustment message, which is not its replay.
+    first = store_one(writer, catalogue, ky("W-CLAIMS-ABC"))
+    assert isinstance(first, intake.Outcome)
+    reference = first.body["claims"][0]["source_reference"]
+    recall = {"reference": reference, "action": "recall", "reason": "FEJL"}
+    raw = orjson.dumps({"messageId": "W-ADJ-ABC", "adjustments": [recall]})
+    with database.transaction() as session:
+        status, _, _ = adjustments.receive(
+            session, source=SourceSystem.KY, raw=raw, principal="test", now=NOW
+        )
+    assert status == 202
+    not_new = watch_not_new(monkeypatch)
+    claims = prepare(catalogue, *ky("W-ADJ-ABC"))
+    # Not a replay even were its bytes the adjustment message's (they cannot be: KY refuses
+    # an `adjustments` member).
+    same_bytes = prepare(catalogue, *ky("W-ADJ-ABC"))
+    same_bytes.raw_sha256 = intake.digest(raw)
+
+    results = [asyncio.run(store(writer, message)) for message in (claims, same_bytes)]
+
+    for result in results:
+        assert isinstance(result, Conflict), result
+        (problem,) = result.problems
+        assert (problem.code, problem.source_path) == ("message_id.conflict", "/messageId")
+    assert count(database, SourceMessage.id) == 2
+    assert len(not_new) == (0 if database.is_sqlite else 2)
 
 
 def test_messages_one_after_another_are_answered_as_if_each_were_looked_up(

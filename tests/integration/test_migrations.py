@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 
 import pytest
-from sqlalchemy import Connection, insert, inspect, update
+from sqlalchemy import Connection, delete, insert, inspect, select, update
 
 from app.db import migrate
 from app.db.session import Database
@@ -164,5 +164,90 @@ def test_claims_sharing_a_claimant_reference_stop_the_upgrade_that_makes_it_uniq
             session.execute(update(Claim).where(Claim.id == claims[1]).values(state="invalid"))
         migrate.upgrade(empty_url)
         assert migrate.is_current(db.engine, empty_url)
+    finally:
+        db.dispose()
+
+
+def _message(source: str, message_id: str, media_type: str) -> dict[str, object]:
+    return {
+        "id": uuid.uuid4(),
+        "source": source,
+        "message_id": message_id,
+        "content_sha256": "0" * 64,
+        "media_type": media_type,
+        "raw": b"{}",
+        "size_bytes": 2,
+        "principal": "test",
+        "received_at": dt.datetime(2026, 12, 7, 10, 0, tzinfo=dt.UTC),
+        "claim_count": 1,
+        "accepted_count": 1,
+        "response": {},
+    }
+
+
+def test_adjustment_messages_move_into_the_id_space_they_share_with_claim_messages(
+    empty_url: str,
+) -> None:
+    # Adjustment messages were stored as `adjustments/` + their id, claim messages as theirs.
+    before = "5b0e7d2c91fa"
+    migrate.upgrade(empty_url, before)
+    db = Database(empty_url, pool_size=1)
+    try:
+        with db.transaction() as session:
+            session.execute(
+                insert(SourceMessage),
+                [
+                    _message("ky", "adjustments/A-1", "application/json"),
+                    # An ØiR claim message whose MeddelelseID has the prefix: XML, stays.
+                    _message("oir", "adjustments/A-2", "application/xml"),
+                    # A claim message under an adjustment message's id: the id stays taken.
+                    _message("ky", "A-3", "application/json"),
+                    _message("ky", "adjustments/A-3", "application/json"),
+                    # Another source's message does not hold the id.
+                    _message("ksd", "A-1", "application/xml"),
+                ],
+            )
+
+        migrate.upgrade(empty_url)
+
+        def stored() -> list[tuple[str, str, str]]:
+            with db.sessions() as session:
+                rows = session.execute(
+                    select(SourceMessage.source, SourceMessage.message_id, SourceMessage.kind)
+                )
+                return sorted((row.source, row.message_id, row.kind) for row in rows)
+
+        assert stored() == [
+            ("ksd", "A-1", "claims"),
+            ("ky", "A-1", "adjustments"),
+            ("ky", "A-3", "claims"),
+            ("ky", "adjustments/A-3", "adjustments"),
+            ("oir", "adjustments/A-2", "claims"),
+        ]
+
+        with db.transaction() as session:
+            session.execute(
+                insert(SourceMessage),
+                [
+                    {**_message("oir", "Z", "application/json"), "kind": "adjustments"},
+                    _message("oir", "adjustments/Z", "application/xml"),
+                ],
+            )
+        with pytest.raises(RuntimeError) as stopped:
+            migrate.downgrade(empty_url, before)
+        assert "1 adjustment messages would take the id of another" in str(stopped.value)
+        assert migrate.is_current(db.engine, empty_url)
+
+        with db.transaction() as session:
+            session.execute(delete(SourceMessage).where(SourceMessage.source == "oir"))
+        migrate.downgrade(empty_url, before)
+        with db.sessions() as session:
+            rows = session.execute(select(SourceMessage.source, SourceMessage.message_id))
+            assert sorted((row.source, row.message_id) for row in rows) == [
+                ("ksd", "A-1"),
+                ("ky", "A-3"),
+                ("ky", "adjustments/A-1"),
+                ("ky", "adjustments/A-3"),
+            ]
     finally:
         db.dispose()

@@ -21,6 +21,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
+from adapters.oir import samples as oir_samples
 from adapters.psrm import simulator
 from adapters.psrm.portal import HearingPortal
 from app.clock import Clock
@@ -794,6 +795,98 @@ class TestAdjustments:
         assert name["message"] == "no claim (its reference not shown) from ky"
         assert "value" not in name
         assert (known["message"], known["value"]) == ("no claim R-404 from ky", "R-404")
+
+    def test_claim_and_adjustment_messages_share_one_message_id_space_per_source(
+        self, scenario: Scenario, database: Database
+    ) -> None:
+        # Both were taken (an outside probe); the contract says the id is unique across both.
+        scenario.post("SHARED-1", ky_claim("R-S"))
+        recall = {"reference": "R-S", "action": "recall", "reason": "FEJL"}
+
+        adjustment = self.adjust(scenario, "SHARED-1", recall)
+        taken = self.adjust(scenario, "SHARED-2", recall)
+        claims = scenario.client.post(
+            "/v1/intake/ky",
+            content=json.dumps({"messageId": "SHARED-2", "claims": [ky_claim("R-T")]}).encode(),
+            headers={**auth("ky"), **JSON},
+        )
+
+        assert taken.status_code == 202, taken.text
+        for refused in (adjustment, claims):
+            assert refused.status_code == 409, refused.text
+            error = refused.json()["error"]
+            (problem,) = error["problems"]
+            assert (problem["code"], problem["source_path"]) == (
+                "message_id.conflict",
+                "/messageId",
+            )
+            assert error["message_id"] in ("SHARED-1", "SHARED-2")
+        assert self.stored_messages(database) == 2
+
+    def test_the_same_adjustment_message_id_with_other_content_is_one_conflict(
+        self, scenario: Scenario
+    ) -> None:
+        # The 409 had `"problems": []`, and quoted the id in its text.
+        scenario.post("M-AGAIN", ky_claim("R-AGAIN"))
+        down = {"reference": "R-AGAIN", "action": "write_down", "reason": "REGU", "amount": "1.00"}
+
+        first = self.adjust(scenario, "Mette Hansen", down)
+        again = self.adjust(scenario, "Mette Hansen", down)
+        other = self.adjust(scenario, "Mette Hansen", {**down, "amount": "2.00"})
+
+        assert first.status_code == 202, first.text
+        assert (again.status_code, again.headers["Idempotent-Replayed"]) == (200, "true")
+        assert again.json() == first.json()
+        assert other.status_code == 409, other.text
+        error = other.json()["error"]
+        (problem,) = error["problems"]
+        assert (problem["code"], problem["source_path"]) == ("message_id.conflict", "/messageId")
+        assert "Mette" not in error["message"] + problem["message"]
+
+    def test_an_oir_message_id_with_the_old_prefix_leaves_the_adjustment_id_free(
+        self, scenario: Scenario
+    ) -> None:
+        # Adjustment message X was stored as `adjustments/X`, the id of this ØiR claim message.
+        claims = scenario.client.post(
+            "/v1/intake/oir",
+            content=oir_samples.message(1, message_id="adjustments/A-OIR"),
+            headers={**auth("oir"), "Content-Type": "application/xml"},
+        )
+        assert claims.status_code == 202, claims.text
+        reference = claims.json()["claims"][0]["source_reference"]
+
+        adjustment = scenario.client.post(
+            "/v1/intake/oir/adjustments",
+            content=json.dumps(
+                {
+                    "messageId": "A-OIR",
+                    "adjustments": [{"reference": reference, "action": "recall", "reason": "FEJL"}],
+                }
+            ).encode(),
+            headers={**auth("oir"), **JSON},
+        )
+
+        assert adjustment.status_code == 202, adjustment.text
+
+    def test_a_big_adjustment_message_posted_as_claims_is_not_its_replay(
+        self, scenario: Scenario
+    ) -> None:
+        # Intake finds a big claim message sent again by its bytes alone (`earlier_answer`).
+        scenario.post("M-BIG", ky_claim("R-BIG"))
+        down = {"reference": "R-BIG", "action": "write_down", "reason": "REGU", "amount": "0.01"}
+        body = json.dumps({"messageId": "A-BIG", "adjustments": [down] * 1_000}).encode()
+        assert len(body) > 64 * 1024
+        taken = scenario.client.post(
+            "/v1/intake/ky/adjustments", content=body, headers={**auth("ky"), **JSON}
+        )
+        assert taken.status_code == 202, taken.text
+
+        as_claims = scenario.client.post(
+            "/v1/intake/ky", content=body, headers={**auth("ky"), **JSON}
+        )
+
+        assert as_claims.status_code == 422, as_claims.text
+        assert "Idempotent-Replayed" not in as_claims.headers
 
     def main_with_interest(
         self, scenario: Scenario, message_id: str, **interest: Any
