@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from adapters.base import MessageParseError
@@ -306,6 +307,50 @@ def _within_balance(
     return []
 
 
+def _earlier(
+    session: Session, *, source: SourceSystem, message_id: str, digest: str
+) -> dict[str, Any] | None:
+    """Return the first answer to this adjustment message if it was stored before, or None.
+
+    Raises:
+        Conflict: a claim message, or an adjustment message with other content, holds the id.
+    """
+    previous = session.execute(
+        select(
+            SourceMessage.kind,
+            SourceMessage.content_sha256,
+            SourceMessage.response,
+            SourceMessage.received_at,
+        ).where(SourceMessage.source == source.value, SourceMessage.message_id == message_id)
+    ).one_or_none()
+    if previous is None:
+        return None
+    # Claim and adjustment messages share one id space per source: a claim message under
+    # this id is another message, whatever its bytes.
+    if previous.kind == MessageKind.ADJUSTMENTS and previous.content_sha256 == digest:
+        answer: dict[str, Any] = previous.response
+        return answer
+    # The id is not in the text: the sender chose it, and it may read as anything.
+    raise Conflict(
+        "this message id was received before with other content",
+        problems=[
+            Problem(
+                code="message_id.conflict",
+                message=(
+                    "this message id was used before, by a claim or adjustment message "
+                    "with other content: send a new message under a new id (the same "
+                    "message again is answered as it was the first time)"
+                ),
+                source_path="/messageId",
+            )
+        ],
+        extra={
+            "message_id": message_id,
+            "first_received_at": previous.received_at.isoformat(),
+        },
+    )
+
+
 def receive(
     session: Session,
     *,
@@ -322,38 +367,9 @@ def receive(
     """
     message_id, items = _parse(raw)
     digest = hashlib.sha256(raw).hexdigest()
-    previous = session.execute(
-        select(
-            SourceMessage.kind,
-            SourceMessage.content_sha256,
-            SourceMessage.response,
-            SourceMessage.received_at,
-        ).where(SourceMessage.source == source.value, SourceMessage.message_id == message_id)
-    ).one_or_none()
-    if previous is not None:
-        # Claim and adjustment messages share one id space per source: a claim message under
-        # this id is another message, whatever its bytes.
-        if previous.kind == MessageKind.ADJUSTMENTS and previous.content_sha256 == digest:
-            return 200, previous.response, True
-        # The id is not in the text: the sender chose it, and it may read as anything.
-        raise Conflict(
-            "this message id was received before with other content",
-            problems=[
-                Problem(
-                    code="message_id.conflict",
-                    message=(
-                        "this message id was used before, by a claim or adjustment message "
-                        "with other content: send a new message under a new id (the same "
-                        "message again is answered as it was the first time)"
-                    ),
-                    source_path="/messageId",
-                )
-            ],
-            extra={
-                "message_id": message_id,
-                "first_received_at": previous.received_at.isoformat(),
-            },
-        )
+    earlier = _earlier(session, source=source, message_id=message_id, digest=digest)
+    if earlier is not None:
+        return 200, earlier, True
     today = now.astimezone(COPENHAGEN).date()
     checked = [_check(i, item, today=today) for i, item in enumerate(items)]
     refs = {c["reference"] for c, _ in checked if c is not None}
@@ -483,26 +499,31 @@ def receive(
         },
         "adjustments": results,
     }
-    session.execute(
-        insert(SourceMessage),
-        [
-            {
-                "id": new_id(),
-                "source": source.value,
-                "message_id": message_id,
-                "kind": MessageKind.ADJUSTMENTS.value,
-                "content_sha256": digest,
-                "media_type": MEDIA_TYPE,
-                "raw": raw,
-                "size_bytes": len(raw),
-                "principal": principal,
-                "received_at": now,
-                "claim_count": len(items),
-                "accepted_count": accepted,
-                "response": body,
-            }
-        ],
-    )
+    message = {
+        "id": new_id(),
+        "source": source.value,
+        "message_id": message_id,
+        "kind": MessageKind.ADJUSTMENTS.value,
+        "content_sha256": digest,
+        "media_type": MEDIA_TYPE,
+        "raw": raw,
+        "size_bytes": len(raw),
+        "principal": principal,
+        "received_at": now,
+        "claim_count": len(items),
+        "accepted_count": accepted,
+        "response": body,
+    }
+    try:
+        with session.begin_nested():
+            session.execute(insert(SourceMessage), [message])
+    except IntegrityError:
+        # A message under this id was stored since the look-up (a claim message on
+        # PostgreSQL, by the intake writer): answered as if it had been stored before.
+        earlier = _earlier(session, source=source, message_id=message_id, digest=digest)
+        if earlier is None:
+            raise
+        return 200, earlier, True
     session.execute(insert(Transfer), rows)
     session.execute(insert(ClaimEvent), events)
     return 202, body, False

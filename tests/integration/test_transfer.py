@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -19,7 +20,8 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
 
 from adapters.oir import samples as oir_samples
 from adapters.psrm import simulator
@@ -30,6 +32,7 @@ from app.db.tables import SourceMessage
 from app.domain import catalogue as catalogue_module
 from app.domain.catalogue import Catalogue
 from app.main import create_app
+from app.services import adjustments
 from app.worker import TransferWorker, psrm_client
 from tests.builders import auth, ky_claim, ky_interest
 from tests.conftest import make_settings
@@ -867,6 +870,46 @@ class TestAdjustments:
         )
 
         assert adjustment.status_code == 202, adjustment.text
+
+    def test_a_message_stored_under_the_id_after_its_look_up_is_a_conflict_not_a_500(
+        self, scenario: Scenario, database: Database, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # As the intake writer may store a claim message under the id meanwhile (PostgreSQL):
+        # the unique constraint fails the adjustment message's insert.
+        scenario.post("M-RACE", ky_claim("R-RACE"))
+        balances = adjustments._balances
+
+        def meanwhile(session: Session, claims: Any) -> Any:
+            session.execute(
+                insert(SourceMessage),
+                [
+                    {
+                        "id": uuid.uuid4(),
+                        "source": "ky",
+                        "message_id": "A-RACE",
+                        "content_sha256": "0" * 64,
+                        "media_type": "application/json",
+                        "raw": b"{}",
+                        "size_bytes": 2,
+                        "principal": "test",
+                        "received_at": scenario.clock.now(),
+                        "claim_count": 1,
+                        "accepted_count": 1,
+                        "response": {},
+                    }
+                ],
+            )
+            return balances(session, claims)
+
+        monkeypatch.setattr(adjustments, "_balances", meanwhile)
+
+        response = self.adjust(
+            scenario, "A-RACE", {"reference": "R-RACE", "action": "recall", "reason": "FEJL"}
+        )
+
+        assert response.status_code == 409, response.text
+        (problem,) = response.json()["error"]["problems"]
+        assert (problem["code"], problem["source_path"]) == ("message_id.conflict", "/messageId")
 
     def test_a_big_adjustment_message_posted_as_claims_is_not_its_replay(
         self, scenario: Scenario
