@@ -12,13 +12,15 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
 
 from adapters.psrm import simulator
 from adapters.psrm.portal import HearingPortal
-from app import errors, metrics, worker
+from app import errors, logs, metrics, worker
 from app.auth import KeyRing
 from app.clock import Clock
 from app.db.session import Database
 from app.deps import Runtime
 from app.domain import catalogue as catalogue_module
+from app.domain.claim import SourceSystem
 from app.routers import claims, health, intake, ops
+from app.services import claims as claim_service
 from app.services.intake_writer import IntakeWriter
 from app.settings import Settings, get_settings
 
@@ -111,6 +113,7 @@ def create_app(
     app.include_router(intake.router)
     app.include_router(claims.router)
     app.include_router(ops.router)
+    logs.known_words(_words(app, catalogue))
     if settings.psrm_simulator:
         app.mount(
             SIMULATOR_PATH,
@@ -123,3 +126,21 @@ def create_app(
             ),
         )
     return app
+
+
+def _words(app: FastAPI, catalogue: catalogue_module.Catalogue) -> set[str]:
+    """The app's own words, which an access log line may show (`logs.known_words`)."""
+    words = {s.value for s in SourceSystem} | set(claim_service.STATES)
+    words |= {kind.area for kind in catalogue.types.values()}
+    routes = list(app.routes)
+    while routes:
+        route = routes.pop()
+        # Included routers (FastAPI's, holding their prefix) and mounts hold routes of their own.
+        inner = getattr(route, "original_router", route)
+        routes.extend(getattr(inner, "routes", ()))
+        for path in (getattr(route, "path", ""), getattr(inner, "prefix", "")):
+            words |= {part for part in path.split("/") if "{" not in part}
+        dependant = getattr(route, "dependant", None)
+        if dependant is not None:
+            words |= {param.alias for param in dependant.query_params}
+    return words

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from app import logs
 from app.logs import RedactCpr
 
 
@@ -43,3 +44,34 @@ def test_a_message_keeps_every_line_but_a_databases_quotes() -> None:
     written = _written(_record("first\nDETAIL:  Key (a)=(Mette Hansen)\nlast"))
 
     assert written == "first\nlast"
+
+
+def test_an_access_line_shows_the_apps_words_and_codes_but_no_callers_words() -> None:
+    # uvicorn's access record; the caller's own words in a path or a filter were logged as
+    # they came (an outside probe: `GET /v1/claims?state=Mette+Sorensen`).
+    logs.known_words(["v1", "claims", "ops", "onboarding", "state", "limit", "socialret"])
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", "/v1/claims?state=Mette+Sorensen&limit=5", "1.1", 422),
+        None,
+    )
+
+    written = _written(record)
+
+    assert "Mette" not in written
+    assert "Sorensen" not in written
+    assert '"GET /v1/claims?state=…&limit=5 HTTP/1.1" 422' in written
+
+
+def test_a_path_keeps_ids_codes_and_known_words_only() -> None:
+    logs.known_words(["v1", "ops", "onboarding", "claims", "socialret"])
+
+    assert logs.loggable_target("/v1/ops/onboarding/Mette Kjær") == "/v1/ops/onboarding/…"
+    assert logs.loggable_target("/v1/ops/onboarding/hansen") == "/v1/ops/onboarding/…"
+    assert logs.loggable_target("/v1/ops/onboarding/socialret") == "/v1/ops/onboarding/socialret"
+    claim = "/v1/claims/0191a2b3-c4d5-7e6f-8a9b-0c1d2e3f4a5b"
+    assert logs.loggable_target(claim) == claim
