@@ -140,8 +140,11 @@ def _no_personal_data(value: str | None) -> str | None:
 
 
 # Characters XML 1.0 cannot carry (C0 controls but tab, newline, return; U+FFFE, U+FFFF;
-# lone surrogates): a claim holding one could never be sent to PSRM.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+# lone surrogates): a claim holding one could never be sent to PSRM. And DEL and the C1
+# controls (U+007F-U+009F), which XML carries but no name or text means: they are what a
+# windows-1252 file declared ISO-8859-1 turns its euro signs and quotes into, and such a
+# claim went on to PSRM with them (an outside probe).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
 
 
 def _xml_safe(value: Any) -> Any:

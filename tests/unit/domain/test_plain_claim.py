@@ -373,3 +373,18 @@ def test_the_plain_path_takes_a_plainly_valid_claim() -> None:
         claim, problems = admit(_candidate(copy.deepcopy(example)), CATALOGUE)
         assert problems == []
         _same(claim, admit_by_model(_candidate(copy.deepcopy(example)), CATALOGUE)[0])
+
+
+def test_del_and_c1_controls_reject_a_claim_on_both_paths() -> None:
+    # XML carries them, so PSRM would have taken them: a euro sign of a windows-1252 file
+    # declared ISO-8859-1 reached PSRM as U+0080 in a debtor's name (an outside probe).
+    for text in ("Tilbage\x7fbetaling", "Gr\x80n", "Kj\x9fr"):
+        fields = copy.deepcopy(BASE)
+        fields["description"] = text
+        claim, problems = admit(_candidate(copy.deepcopy(fields)), CATALOGUE)
+        model_claim, model_problems = admit_by_model(_candidate(fields), CATALOGUE)
+
+        assert claim is None
+        assert model_claim is None
+        assert [p.code for p in problems] == ["text.control_character"]
+        assert problems == model_problems
