@@ -305,7 +305,13 @@ def post_requeue(
     """Put dead letters back in the queue, one, many or all; bulk requeues are staggered."""
     _staff(principal)
     if not request.all and not request.transfer_ids:
-        raise InvalidRequest("name transfer_ids, or set all to true")
+        problem = Problem(
+            code="field.missing",
+            message="name the dead letters to requeue in transfer_ids, or set all to true",
+            field="transfer_ids",
+            source_path="body/transfer_ids",
+        )
+        raise InvalidRequest("name transfer_ids, or set all to true", problems=[problem])
     with runtime.db.transaction() as session:
         count = transfer.requeue(
             session,

@@ -1207,7 +1207,7 @@ def _assess(
             item.state = readiness.QUEUED
         else:
             item.state = readiness.HELD
-            item.holds = sorted(hold.reason.value for hold in result.holds)
+            item.holds = sorted({hold.reason.value for hold in result.holds})
             item.next_check_date = result.next_check_date
 
 

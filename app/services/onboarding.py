@@ -319,15 +319,28 @@ def pause(
     Only `holder` (the caller who places it) or an admin may lift it again.
 
     Raises:
-        NotFound: unknown area.
-        InvalidRequest: an unknown type, a type of another area, or no reason given.
+        InvalidRequest: an unknown area or type, a type of another area, or no reason given;
+            each problem placed at its member of the body (`body/area`).
     """
-    if area is not None:
-        _area(catalogue, area)
+    if area is not None and area not in catalogue.areas:
+        # In the body, not the path: a 422 at its member, as every other field of it. Not
+        # repeated: a caller's text (a CPR number, a name) is no area.
+        known = ", ".join(sorted(catalogue.areas))
+        message = f"no such business area; known areas: {known}"
+        problem = Problem(
+            code="area.unknown", message=message, field="area", source_path="body/area"
+        )
+        raise InvalidRequest(message, problems=[problem])
     if fordringstype is not None:
         _type_in_area(catalogue, fordringstype, area)
     if not reason.strip() or not holder.strip():
-        raise InvalidRequest("a pause needs a holder and a reason")
+        problem = Problem(
+            code="field.empty",
+            message="a pause needs a reason",
+            field="reason",
+            source_path="body/reason",
+        )
+        raise InvalidRequest("a pause needs a holder and a reason", problems=[problem])
     reason = _without_cpr(reason)
     hold_readiness(session.connection(), claimant_id, exclusive=True)
     row = Pause(

@@ -266,7 +266,7 @@ class _Writes:
     def add(self, row: Stored, result: Readiness, seq: int) -> None:
         """Add one claim's verdict; `seq` is the number its transfer gets if it is queued now."""
         now, counts = self.now, self.counts
-        reasons = sorted(hold.reason.value for hold in result.holds)
+        reasons = sorted({hold.reason.value for hold in result.holds})
         before = row.state
         if result.ready:
             counts[QUEUED] += 1

@@ -281,6 +281,53 @@ class TestPauses:
         assert response.status_code == 200, response.text
         assert response.json()["lifted_by"] == "demo-ops"
 
+    def test_two_pauses_over_a_claim_hold_it_once(self, staff: TestClient) -> None:
+        # `holds` named `paused` once per pause covering the claim (an outside probe).
+        pause(staff, auth("ops"), area="socialret")
+        pause(staff, auth("admin"))
+        body = {"messageId": "M-PAUSED", "claims": [claim("R-PAUSED")]}
+
+        response = staff.post(
+            "/v1/intake/ky",
+            content=json.dumps(body).encode(),
+            headers={**auth("ky"), "Content-Type": "application/json"},
+        )
+
+        assert response.status_code == 202
+        (result,) = response.json()["claims"]
+        assert result["holds"].count("paused") == 1
+        stored = staff.get(f"/v1/claims/{result['claim_id']}", headers=auth("ops")).json()
+        assert stored["holds"].count("paused") == 1
+
+    @pytest.mark.parametrize("area", ["nowhere", "", "0101901234"])
+    def test_an_unknown_area_is_422_at_its_member_not_repeated(
+        self, staff: TestClient, area: str
+    ) -> None:
+        # It was a 404 without a problem, as for an area in a path (an outside probe).
+        response = pause(staff, auth("ops"), area=area)
+
+        assert response.status_code == 422
+        (problem,) = response.json()["error"]["problems"]
+        assert (problem["code"], problem["source_path"]) == ("area.unknown", "body/area")
+        assert "0101901234" not in response.text
+        assert staff.get("/v1/ops/pauses", headers=auth("ops")).json() == []
+
+    def test_a_pause_without_a_reason_names_its_member(self, staff: TestClient) -> None:
+        response = pause(staff, auth("ops"), reason="  ")
+
+        assert response.status_code == 422
+        assert response.json()["error"]["problems"][0]["source_path"] == "body/reason"
+
+    @pytest.mark.parametrize("body", [{}, {"transfer_ids": []}, {"all": False}])
+    def test_a_requeue_naming_nothing_names_its_member(
+        self, staff: TestClient, body: dict[str, Any]
+    ) -> None:
+        response = staff.post("/v1/ops/requeue", json=body, headers=auth("ops"))
+
+        assert response.status_code == 422
+        (problem,) = response.json()["error"]["problems"]
+        assert problem["source_path"] == "body/transfer_ids"
+
     def test_a_type_outside_the_area_is_refused(self, staff: TestClient) -> None:
         response = pause(staff, auth("ops"), area="socialret", fordringstype="KFDAINS")
 
@@ -331,8 +378,8 @@ class TestPersonalData:
         answers = [
             put(client, "0101601234", state="onboarded"),
             client.post("/v1/ops/onboarding/0101601234/dry-run", headers=auth("ops")),
-            pause(client, auth("ops"), area="0101601234"),
         ]
+        # (An area in a pause's body is a 422 at `body/area`: see TestPauses.)
 
         for response in answers:
             assert response.status_code == 404
