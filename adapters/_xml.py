@@ -326,6 +326,79 @@ def _schema_document(relative: str) -> etree._ElementTree:
     return etree.parse(str(CONTRACTS / relative), parser=_parser())
 
 
+@cache
+def element_names(relative: str) -> frozenset[str]:
+    """Return the names an XSD from `contracts/` gives its elements (`Krav`, `Beloeb`, ...)."""
+    found = _schema_document(relative).xpath("//xs:element/@name", namespaces=_XS)
+    return frozenset(str(name) for name in found)
+
+
+_XS = {"xs": "http://www.w3.org/2001/XMLSchema"}
+_STEP = re.compile(r"(?:(?P<prefix>[^:\[\]/]+):)?(?P<name>[^:\[\]/]+)(?:\[(?P<index>\d+)\])?")
+
+
+class ErrorLocator:
+    """Finds the element a libxml2 error path names, below the element that was validated.
+
+    Each parent's children are indexed once per kind of step, so a message with a violation
+    in every one of thousands of claims is located in linear time.
+    """
+
+    def __init__(self, root: etree._Element) -> None:
+        self._root = root
+        self._matches: dict[tuple[etree._Element, str | None, str], list[etree._Element]] = {}
+
+    def element_at(self, path: str | None) -> etree._Element | None:
+        """Find the element a libxml2 error path (`/*/*[2]/p:Fordring[3]/Beloeb`) names.
+
+        libxml2 writes an element of a default namespace as `*[n]`, counted among all its
+        element siblings; one with a prefix as `p:Name[n]`, counted among the siblings of that
+        prefix and name; and one in no namespace as `Name[n]`, counted among the siblings in no
+        namespace of that name. Without `[n]` it is the only one. The first step is the
+        validated element.
+        """
+        if not path or not path.startswith("/"):
+            return None
+        node = self._root
+        for step in path[1:].split("/")[1:]:
+            match = _STEP.fullmatch(step)
+            if match is None:
+                return None
+            key = (node, match.group("prefix"), match.group("name"))
+            found = self._matches.get(key)
+            if found is None:
+                found = self._matches[key] = [c for c in node if _is_step(c, key[1], key[2])]
+            wanted = int(match.group("index") or 1)
+            if wanted > len(found):
+                return None
+            node = found[wanted - 1]
+        return node
+
+
+def _is_step(child: etree._Element, prefix: str | None, name: str) -> bool:
+    tag = child.tag
+    if not isinstance(tag, str):
+        return False
+    if name == "*":
+        return True
+    if prefix is None:
+        # A name without a prefix is an element in no namespace (`<Fordring xmlns="">`): one
+        # in a default namespace is written `*`. Matching it by its local name alone found the
+        # contract's own element of that name, a valid claim, instead (an outside probe).
+        return tag == name
+    return child.prefix == prefix and tag.endswith("}" + name)
+
+
+def by_position(element: etree._Element) -> str:
+    """Return `*[n]`: the element's place among its parent's elements, counted from 1.
+
+    For an element of another namespace, or of none, that bears a name of the contract: by
+    that name alone it could not be told from the contract's element (`/Batch/Krav[1]`).
+    """
+    earlier = element.itersiblings(preceding=True)
+    return f"*[{sum(1 for sibling in earlier if isinstance(sibling.tag, str)) + 1}]"
+
+
 def validate(root: etree._Element, xsd: etree.XMLSchema) -> None:
     """Validate an element against an XSD, listing every violation.
 

@@ -14,11 +14,20 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from adapters._xml import UNEXPECTED, clean_message, parse_document, schema
+from adapters._xml import (
+    UNEXPECTED,
+    ErrorLocator,
+    by_position,
+    clean_message,
+    element_names,
+    parse_document,
+    schema,
+)
 from adapters.base import MessageContractError, not_personal
 from app.domain.problems import Problem
 
 NAMESPACE = "urn:kombit:ksd:debitor:krav:1"
+SCHEMA = "ksd/batch.xsd"
 MAX_CLAIMS = 10_000
 # The encodings of the contract (Python codec names); US-ASCII is a subset of both.
 ENCODINGS = frozenset({"utf-8", "iso8859-1", "ascii"})
@@ -378,20 +387,19 @@ def _datetime(text: str) -> dt.datetime | None:
 
 ClaimProblems = dict[int, dict[int | None, list[Problem]]]
 
-_STEP = re.compile(r"(?:(?P<prefix>[^:\[\]]+):)?(?P<name>[^:\[\]]+)(?:\[(?P<position>\d+)\])?")
-
 
 def _schema_problems(
     root: etree._Element, krav: list[etree._Element]
 ) -> tuple[list[Problem], ClaimProblems]:
-    xsd = schema("ksd/batch.xsd")
+    xsd = schema(SCHEMA)
     if xsd.validate(root):
         return [], {}
     claim_index = {element: index for index, element in enumerate(krav)}
+    locator = ErrorLocator(root)
     envelope: list[Problem] = []
     by_claim: ClaimProblems = {}
     for entry in xsd.error_log:
-        element = _element_at(root, entry.path)
+        element = locator.element_at(entry.path)
         problem = Problem(
             code="xml.schema",
             message=clean_message(entry.message.replace(_NS, "")),
@@ -408,30 +416,6 @@ def _schema_problems(
         claim, interest = owner
         by_claim.setdefault(claim, {}).setdefault(interest, []).append(problem)
     return envelope, by_claim
-
-
-def _element_at(root: etree._Element, path: str | None) -> etree._Element | None:
-    # libxml2 names nodes `/p:Batch/p:Krav[2]/p:Beloeb`, or `/*/*[3]/*[9]` in a default namespace.
-    if not path or not path.startswith("/"):
-        return None
-    node = root
-    for step in path.split("/")[2:]:
-        match = _STEP.fullmatch(step)
-        if match is None:
-            return None
-        name, prefix = match["name"], match["prefix"]
-        children = [child for child in node if isinstance(child.tag, str)]
-        if name != "*":
-            children = [
-                child
-                for child in children
-                if child.prefix == prefix and etree.QName(child).localname == name
-            ]
-        position = int(match["position"] or 1)
-        if position > len(children):
-            return None
-        node = children[position - 1]
-    return node
 
 
 def _owner(
@@ -460,8 +444,13 @@ def _path_of(element: etree._Element, root: etree._Element) -> str:
             break
         # An element's name is the sender's to choose: a long one is cut, as in every place.
         name = etree.QName(node).localname[:100]
-        same = [child for child in parent if child.tag == node.tag]
-        position = same.index(node) + 1
-        steps.append(f"{name}[{position}]" if position > 1 or name in _REPEATABLE else name)
+        if not node.tag.startswith(_NS) and name in element_names(SCHEMA):
+            # Of another namespace or none, named as a contract element: `/Batch/*[4]`, not
+            # the `/Batch/Krav[1]` of a valid claim (an outside probe).
+            steps.append(by_position(node))
+        else:
+            same = [child for child in parent if child.tag == node.tag]
+            position = same.index(node) + 1
+            steps.append(f"{name}[{position}]" if position > 1 or name in _REPEATABLE else name)
         node = parent
     return ROOT + "".join("/" + step for step in reversed(steps))

@@ -10,7 +10,6 @@ when they sit in a debitor account outside its claims, with every claim of the a
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -92,7 +91,6 @@ _NAMES = (
 )
 _LOCAL = {_NS + name: name for name in _NAMES}
 _FREE_TEXT = frozenset({"Navn", "Beskrivelse", "Titel", "AfsenderSystem", "DokumentID"})
-_STEP = re.compile(r"(?:(?P<prefix>[^:\[\]/]+):)?(?P<name>[^:\[\]/]+)(?:\[(?P<index>\d+)\])?")
 
 
 class WireNode(NamedTuple):
@@ -510,40 +508,13 @@ def _bucket(segments: list[str] | None) -> tuple[str, str]:
     return ("liability" if names[depth : depth + 1] == ["Haeftelse"] else "claim", owner)
 
 
-class _Locator:
-    """Turns libxml2's error paths into elements, and elements into wire-model paths.
-
-    Each parent's children are indexed once, so a message with a violation in every one of
-    thousands of claims is located in linear time.
-    """
+class _Locator(_xml.ErrorLocator):
+    """Turns libxml2's error paths into elements, and elements into wire-model paths."""
 
     def __init__(self, body: etree._Element) -> None:
+        super().__init__(body)
         self._body = body
-        self._matches: dict[tuple[etree._Element, str | None, str], list[etree._Element]] = {}
         self._steps: dict[etree._Element, str] = {}
-
-    def element_at(self, path: str | None) -> etree._Element | None:
-        """Find the element a libxml2 error path (`/*/*[2]/p:Fordring[3]`) names.
-
-        libxml2 counts `*[n]` among all element siblings (default namespace) and `p:Name[n]`
-        among siblings of the same prefixed name; the first step is the validated element.
-        """
-        if not path or not path.startswith("/"):
-            return None
-        node = self._body
-        for step in path[1:].split("/")[1:]:
-            match = _STEP.fullmatch(step)
-            if match is None:
-                return None
-            key = (node, match.group("prefix"), match.group("name"))
-            found = self._matches.get(key)
-            if found is None:
-                found = self._matches[key] = [c for c in node if _is_step(c, key[1], key[2])]
-            wanted = int(match.group("index") or 1)
-            if wanted > len(found):
-                return None
-            node = found[wanted - 1]
-        return node
 
     def segments(self, element: etree._Element) -> list[str]:
         """Return the path steps from the message element down to `element`."""
@@ -564,13 +535,23 @@ class _Locator:
         parent = node.getparent()
         if node is self._body or parent is None:
             return _local_name(node)
+        names = _xml.element_names(SCHEMA)
         counts: dict[str, int] = {}
+        position = 0
         for child in parent:
-            if isinstance(child.tag, str):
+            tag = child.tag
+            if isinstance(tag, str):
+                position += 1
                 name = _local_name(child)
-                if name in _REPEATED and child.tag.startswith(_NS):
-                    counts[child.tag] = counts.get(child.tag, 0) + 1
-                    name = f"{name}[{counts[child.tag]}]"
+                if not tag.startswith(_NS):
+                    if name in names:
+                        # Of another namespace or none, named as a contract element: placed
+                        # by position (`DebitorKonto[1]/*[5]`), as by its name it would be
+                        # the place of a valid claim, or of none (an outside probe).
+                        name = f"*[{position}]"
+                elif name in _REPEATED:
+                    counts[tag] = counts.get(tag, 0) + 1
+                    name = f"{name}[{counts[tag]}]"
                 self._steps[child] = name
         return self._steps[node]
 
@@ -580,9 +561,3 @@ def _local_name(node: etree._Element) -> str:
     # cut, as in every place.
     tag = node.tag
     return (tag[_NS_LEN:] if tag.startswith(_NS) else str(etree.QName(node).localname))[:100]
-
-
-def _is_step(child: etree._Element, prefix: str | None, name: str) -> bool:
-    if not isinstance(child.tag, str):
-        return False
-    return name == "*" or (child.prefix == prefix and etree.QName(child).localname == name)

@@ -625,6 +625,37 @@ def test_an_element_of_another_namespace_in_a_claim_is_a_problem_there() -> None
     assert second.problems[0].source_path == "/Batch/Krav[2]/Ekstra"
 
 
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [('<x:Krav xmlns:x="urn:x">', "</x:Krav>"), ('<Krav xmlns="">', "</Krav>")],
+    ids=["other-namespace", "no-namespace"],
+)
+def test_a_krav_of_another_namespace_in_the_batch_is_placed_where_it_stands(
+    start: str, end: str
+) -> None:
+    # Two valid Krav, then one of another namespace (or none): the file is refused, at the
+    # stray element, the batch's fourth element, not at the first valid claim (an outside probe).
+    foreign = start + krav("A-3").removeprefix("<Krav>").removesuffix("</Krav>") + end
+
+    error = refusal(batch(krav("A-1"), krav("A-2"), foreign, count=2))
+
+    assert isinstance(error, MessageContractError)
+    assert [(p.code, p.source_path) for p in error.problems] == [("xml.schema", "/Batch/*[4]")]
+
+
+def test_an_element_of_no_namespace_named_as_a_contract_element_is_placed_by_position() -> None:
+    # A Beloeb in no namespace after the claim's own: libxml2 names it `Beloeb`, which found
+    # the claim's valid Beloeb before; by its name it would also be that Beloeb's place.
+    stray = krav("A-2").replace("</Beloeb>", '</Beloeb><Beloeb xmlns="">1</Beloeb>')
+
+    first, second = candidates(batch(krav("A-1"), stray))
+
+    assert first.problems == ()
+    assert [(p.code, p.source_path, p.field) for p in second.problems] == [
+        ("xml.schema", "/Batch/Krav[2]/*[6]", None)
+    ]
+
+
 def test_a_claim_without_a_debtor_is_rejected_alone() -> None:
     no_debtor = krav("A-2").replace(f"<Skyldner>{CITIZEN}</Skyldner>", "")
 

@@ -832,11 +832,21 @@ def test_the_accounts_empty_number_is_no_field_of_a_claim_with_its_own_liabiliti
     ("extra", "path"),
     [
         ("<Farve/>", f"{FIRST}/Farve"),
-        ('<x:Beskrivelse xmlns:x="urn:other"/>', f"{FIRST}/Beskrivelse"),
-        ('<x:Beskrivelse xmlns:x="urn:other">Tekst</x:Beskrivelse>', f"{FIRST}/Beskrivelse"),
+        # By position: by its name it would be the place of the claim's own Beskrivelse.
+        ('<x:Beskrivelse xmlns:x="urn:other"/>', f"{FIRST}/*[10]"),
+        ('<x:Beskrivelse xmlns:x="urn:other">Tekst</x:Beskrivelse>', f"{FIRST}/*[10]"),
+        ('<Beskrivelse xmlns="">Tekst</Beskrivelse>', f"{FIRST}/*[10]"),
+        ('<x:Ekstra xmlns:x="urn:other"/>', f"{FIRST}/Ekstra"),
         (DESCRIPTION, f"{FIRST}/Beskrivelse"),
     ],
-    ids=["unknown", "foreign-empty", "foreign-same-name", "known-twice"],
+    ids=[
+        "unknown",
+        "foreign-empty",
+        "foreign-same-name",
+        "no-namespace-same-name",
+        "foreign-other-name",
+        "known-twice",
+    ],
 )
 def test_an_element_the_schema_does_not_expect_names_no_field(extra: str, path: str) -> None:
     only = one(message([account([claim("A-1").replace(DESCRIPTION, DESCRIPTION + extra)])]))
@@ -996,6 +1006,78 @@ def test_a_violation_in_an_account_concerns_all_its_claims_and_no_others() -> No
     assert first.problems == ()
     assert codes(second) == codes(third) == ["xml.schema"]
     assert second.problems[0].source_path == f"{ROOT}/DebitorKonto[2]/CPRNummer"
+
+
+STRAY_CLAIMS = [
+    ('<Fordring xmlns="">', "</Fordring>"),
+    ('<x:Fordring xmlns:x="urn:x">', "</x:Fordring>"),
+]
+
+
+def _stray(ref: str, start: str, end: str) -> str:
+    """A Fordring in no namespace or another one: not a claim of the contract."""
+    return start + claim(ref).removeprefix("<Fordring>").removesuffix("</Fordring>") + end
+
+
+@pytest.mark.parametrize(("start", "end"), STRAY_CLAIMS, ids=["no-namespace", "other-namespace"])
+@pytest.mark.parametrize("form", ["default-namespace", "prefixed"])
+def test_a_stray_fordring_after_a_claim_is_placed_where_it_stands(
+    start: str, end: str, form: str
+) -> None:
+    # Account 1: a valid Fordring, then a stray one. The problem named the valid claim's own
+    # element, `…/Fordring[1]` (an outside probe); it is a problem of the account (§5).
+    xml = message([account([claim("A-1"), "STRAY"]), account([claim("B-1")], n=2)])
+    xml = (prefixed(xml) if form == "prefixed" else xml).replace("STRAY", _stray("A-2", start, end))
+
+    first, other = candidates(xml)
+
+    assert [(p.code, p.source_path, p.field) for p in first.problems] == [
+        ("xml.schema", f"{ROOT}/DebitorKonto[1]/*[5]", None)
+    ]
+    assert first.source_path == f"{ROOT}/DebitorKonto[1]/Fordring[1]"
+    assert other.problems == ()
+
+
+@pytest.mark.parametrize(("start", "end"), STRAY_CLAIMS, ids=["no-namespace", "other-namespace"])
+def test_a_stray_fordring_before_the_claims_rejects_its_accounts_claims_only(
+    start: str, end: str
+) -> None:
+    # It refused the whole message, at `…/DebitorKonto[1]/Fordring` (an outside probe): a
+    # violation in an account outside its claims rejects that account's claims (§5).
+    xml = message(
+        [account([_stray("A-1", start, end), claim("A-2")]), account([claim("B-1")], n=2)]
+    )
+
+    kept_out, other = candidates(xml)
+
+    assert kept_out.source_reference == "A-2"
+    assert [(p.code, p.source_path) for p in kept_out.problems] == [
+        ("xml.schema", f"{ROOT}/DebitorKonto[1]/*[4]")
+    ]
+    assert other.source_reference == "B-1"
+    assert other.problems == ()
+
+
+def test_a_stray_delfordring_is_a_problem_of_its_fordring() -> None:
+    # libxml2 names it `Delfordring` without an index; placed by that name it belonged to no
+    # claim, and refused the whole message.
+    stray = '<Delfordring xmlns=""><FordringID>A-1-R</FordringID></Delfordring>'
+    main, other = candidates(message([account([claim("A-1", tail=stray), claim("A-2")])]))
+
+    assert [(p.code, p.source_path) for p in main.problems] == [("xml.schema", f"{FIRST}/*[10]")]
+    assert other.problems == ()
+
+
+def test_a_stray_debitorkonto_refuses_the_message_at_its_place() -> None:
+    stray = '<DebitorKonto xmlns=""><KontoID>K-9</KontoID></DebitorKonto>'
+    xml = message([account([claim("A-1")]), stray])
+
+    with pytest.raises(MessageContractError) as caught:
+        ADAPTER.parse(xml.encode())
+
+    assert [(p.code, p.source_path) for p in caught.value.problems] == [
+        ("xml.schema", f"{ROOT}/*[3]")
+    ]
 
 
 def test_canonical_problems_are_located_in_the_message() -> None:
