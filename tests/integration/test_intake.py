@@ -16,6 +16,7 @@ import anyio
 import pytest
 from fastapi.testclient import TestClient
 
+from adapters.ksd import samples as ksd_samples
 from adapters.ky import samples as ky_samples
 from adapters.oir import samples
 from tests.builders import auth, ky_claim, ky_interest
@@ -247,6 +248,32 @@ class TestPerClaimProblems:
             )
         ]
         assert kept["result"] == "accepted"
+
+    def test_a_stray_fordring_rejects_its_accounts_claims_and_the_others_are_taken(
+        self, client: TestClient
+    ) -> None:
+        # A Fordring in no namespace before the first account's claims (an outside probe): the
+        # whole message was refused, at `…/DebitorKonto[1]/Fordring`. ØiR §5: a violation in
+        # an account outside its claims rejects that account's claims, the others are taken.
+        body = samples.message(6, message_id="M-16")
+        first = body.index(b"<Fordring>")
+        stray = b'<Fordring xmlns=""><FordringID>X-1</FordringID></Fordring>'
+        body = body[:first] + stray + body[first:]
+
+        response = post_oir(client, body)
+
+        assert response.status_code == 202
+        results = response.json()["claims"]
+        assert [c["result"] for c in results] == ["rejected"] * 5 + ["accepted"]
+        for result in results[:5]:
+            assert [(p["code"], p["source_path"]) for p in result["problems"]] == [
+                ("xml.schema", "/DebitorRegistrering/DebitorKonto[1]/*[4]")
+            ]
+        assert [c["source_path"] for c in results][::5] == [
+            "/DebitorRegistrering/DebitorKonto[1]/Fordring[1]",
+            "/DebitorRegistrering/DebitorKonto[2]/Fordring[1]",
+        ]
+        assert len(claims(client)) == 6
 
     def test_a_message_with_no_good_claim_is_422_and_nothing_is_stored(
         self, client: TestClient
@@ -587,6 +614,29 @@ class TestARefusalSaysWhere:
             (p["code"], p.get("source_path")) for p in response.json()["error"]["problems"]
         ] == [(code, place)]
         assert claims(client) == []
+
+
+def test_a_krav_of_another_namespace_refuses_the_batch_at_its_place(client: TestClient) -> None:
+    # Two valid Krav, then one of another namespace: the problem named the first valid Krav,
+    # `/Batch/Krav[1]` (an outside probe); it names the stray element, the batch's fourth.
+    body = ksd_samples.message(3, message_id="B-STRAY-1").decode()
+    last = body.rindex("<Krav>")
+    end = body.rindex("</Krav>")
+    body = (
+        body[:last]
+        + '<x:Krav xmlns:x="urn:x">'
+        + body[last + len("<Krav>") : end]
+        + "</x:Krav>"
+        + body[end + len("</Krav>") :]
+    ).replace("<AntalKrav>3</AntalKrav>", "<AntalKrav>2</AntalKrav>")
+
+    response = client.post("/v1/intake/ksd", content=body.encode(), headers={**auth("ksd"), **XML})
+
+    assert response.status_code == 422
+    assert [(p["code"], p["source_path"]) for p in response.json()["error"]["problems"]] == [
+        ("xml.schema", "/Batch/*[4]")
+    ]
+    assert claims(client) == []
 
 
 class TestReadingClaims:
