@@ -66,6 +66,14 @@ CLAIMANT_REFERENCE_MAX = 36
 TYPE_CODE = re.compile(r"[A-ZÆØÅ0-9]{7}")
 _CLAIMANT_ID = re.compile(r"[0-9]{4}")
 _REFERENCE = re.compile(REFERENCE_CHARACTERS + "+")
+
+
+def _anchored(pattern: re.Pattern[str]) -> str:
+    """Return a pattern for a field's whole value: pydantic (and JSON Schema) search a value
+    for a pattern, so `[A-Z0-9]{7}` took `ABCDEFGH` as a fordringstype (an outside probe)."""
+    return f"^{pattern.pattern}$"
+
+
 _CENT = Decimal("0.01")
 # What nearly every amount looks like: checked by one match instead of the steps below.
 _PLAIN_AMOUNT = re.compile(r"[0-9]{1,8}(?:\.[0-9]{1,2})?")
@@ -251,7 +259,7 @@ class CanonicalClaim(BaseModel):
         Field(
             min_length=1,
             max_length=CLAIMANT_REFERENCE_MAX,
-            pattern=_REFERENCE.pattern,
+            pattern=_anchored(_REFERENCE),
             description=(
                 "fordringshaverreference sent to PSRM; unique per claimant, no personal data"
             ),
@@ -259,14 +267,14 @@ class CanonicalClaim(BaseModel):
         AfterValidator(_no_personal_data),
     ]
     claimant_id: Annotated[
-        str, Field(pattern=_CLAIMANT_ID.pattern, description="fordringshaver-ID (4 digits)")
+        str, Field(pattern=_anchored(_CLAIMANT_ID), description="fordringshaver-ID (4 digits)")
     ]
     agreement: Annotated[str | None, Field(max_length=40, description="fordringshaveraftale")] = (
         None
     )
     # classification
     fordringstype: Annotated[
-        str, Field(pattern=TYPE_CODE.pattern, description="7-character fordringstype code")
+        str, Field(pattern=_anchored(TYPE_CODE), description="7-character fordringstype code")
     ]
     art: FordringArt = FordringArt.INDR
     category: ClaimCategory = ClaimCategory.HF

@@ -388,3 +388,24 @@ def test_del_and_c1_controls_reject_a_claim_on_both_paths() -> None:
         assert model_claim is None
         assert [p.code for p in problems] == ["text.control_character"]
         assert problems == model_problems
+
+
+def test_a_code_is_checked_whole_not_searched_for() -> None:
+    # pydantic searches a value for its pattern: `ABCDEFGH` held a 7-character type code and
+    # passed, and the claim was then refused for a missing limitation date placed at the
+    # debtor, with nothing said of the type (an outside probe).
+    for name, value in (
+        ("fordringstype", "KTTIBAKX"),
+        ("fordringstype", "1234567890"),
+        ("claimant_id", "12345"),
+        ("claimant_reference", "REF 1"),
+    ):
+        fields = copy.deepcopy(BASE)
+        fields[name] = value
+        claim, problems = admit(_candidate(copy.deepcopy(fields)), CATALOGUE)
+        model_claim, model_problems = admit_by_model(_candidate(fields), CATALOGUE)
+
+        assert claim is None
+        assert model_claim is None
+        assert [(p.code, p.field) for p in problems] == [("field.bad_format", name)]
+        assert problems == model_problems
