@@ -766,6 +766,19 @@ def test_an_encoding_outside_the_contract_is_refused(encoding: str) -> None:
     assert "ISO-8859-1" in error.problems[0].message
 
 
+@pytest.mark.parametrize("codec", ["utf-32-le", "utf-32-be", "utf-32"])
+def test_utf_32_is_refused_with_or_without_a_byte_order_mark(codec: str) -> None:
+    # Without a mark or a declaration libxml2 guessed UTF-32 and read it, where the
+    # contract reads such a file as UTF-8 (an outside probe).
+    text = batch(krav()).decode("utf-8").split("?>", 1)[1].lstrip()
+
+    error = refusal(text.encode(codec))
+
+    assert isinstance(error, MessageParseError)
+    assert codes(error.problems) == ["xml.encoding"]
+    assert error.problems[0].source_path == "line 1"
+
+
 @pytest.mark.parametrize("declared", ["ISO-8859-1", "latin1", "iso-8859-1"])
 def test_the_contracts_encodings_are_read_under_any_of_their_names(declared: str) -> None:
     raw = batch(krav(), encoding="ISO-8859-1").replace(

@@ -160,6 +160,20 @@ def test_latin1_message_is_read_in_its_declared_encoding() -> None:
     assert only.fields["description"] == "Tilbagebetaling bøder 2025"
 
 
+def test_utf_32_is_read_with_a_byte_order_mark_or_a_declaration_and_not_without() -> None:
+    # Without either, the contract reads the message as UTF-8, which these bytes are not;
+    # libxml2 guessed and read it (an outside probe).
+    xml = message([account([claim("A-1")])]).replace("marts", "bøder")
+    declared = '<?xml version="1.0" encoding="UTF-32"?>' + xml
+
+    for raw in (xml.encode("utf-32"), declared.encode("utf-32-le")):
+        (only,) = candidates(raw)
+        assert only.fields["description"] == "Tilbagebetaling bøder 2025"
+    with pytest.raises(MessageParseError) as refused:
+        ADAPTER.parse(xml.encode("utf-32-le"))
+    assert [p.code for p in refused.value.problems] == ["xml.encoding"]
+
+
 # ------------------------------------------------------------------ refusals
 
 
