@@ -11,7 +11,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from app.domain.identifiers import REFERENCE_CHARACTERS, mask_cpr_like, redact_cpr_like
+from app.domain.identifiers import REFERENCE_CHARACTERS, mask_cpr_like
 
 # A reference as every source's contract writes one.
 _REFERENCE = re.compile(REFERENCE_CHARACTERS + "{1,64}")
@@ -81,12 +81,14 @@ def shown_reference(reference: str | None) -> str | None:
     """Return a sender's reference as an answer may show it, or None.
 
     Shown only as the contracts write a reference (letters, digits and `. _ : / -`, at most
-    64), a CPR-shaped number in it masked: a claim refused for its reference may hold
-    anything there, a name too.
+    64), a CPR number (with a valid date) in it masked: a claim refused for its reference may
+    hold anything there, a name too.
     """
     if reference is None or _REFERENCE.fullmatch(reference) is None:
         return None
-    return redact_cpr_like(reference)
+    # Only a CPR number with a valid date: `R-132099-1111` and `R-132099-2222` are two
+    # references, not one masked twice (an outside probe).
+    return mask_cpr_like(reference)
 
 
 def reference_text(reference: str | None) -> str:

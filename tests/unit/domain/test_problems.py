@@ -38,6 +38,9 @@ def test_a_cpr_number_in_a_value_is_masked_as_before() -> None:
         ("KY-2026-000123", "KY-2026-000123"),
         ("Sag:Ærø/17_a.b", "Sag:Ærø/17_a.b"),
         ("0703854412", "070385-****"),
+        # No valid date, no CPR number: shown as sent, so two references stay two.
+        ("R-132099-1111", "R-132099-1111"),
+        ("R-000000-0000", "R-000000-0000"),
         ("Mette Hansen", None),
         ("K 17", None),
         ("R" * 65, None),
