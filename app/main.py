@@ -131,7 +131,7 @@ def create_app(
 def _words(app: FastAPI, catalogue: catalogue_module.Catalogue) -> set[str]:
     """The app's own words, which an access log line may show (`logs.known_words`)."""
     words = {s.value for s in SourceSystem} | set(claim_service.STATES)
-    words |= {kind.area for kind in catalogue.types.values()}
+    words |= set(catalogue.areas)
     routes = list(app.routes)
     while routes:
         route = routes.pop()

@@ -29,6 +29,9 @@ class IdentifierKind(StrEnum):
 # The characters of a reference, in every contract (KY's set, the widest): a claimant
 # reference is 1-36 of them, a source reference 1-64.
 REFERENCE_CHARACTERS = r"[A-Za-z0-9ÆØÅæøå._:/\-]"
+# The control characters, for a character class: C0, DEL and C1. No code, id or reference
+# holds one, and PostgreSQL can store no NUL.
+CONTROL_CHARACTERS = "\x00-\x1f\x7f-\x9f"
 # The digits 0-9 only: Python's `\d` also takes every other script's digits (Arabic-Indic,
 # full-width, ...), which `int` reads as numbers and PSRM would not.
 _DIGITS = re.compile(r"[0-9]+")

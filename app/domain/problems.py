@@ -11,7 +11,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from app.domain.identifiers import REFERENCE_CHARACTERS, mask_cpr_like
+from app.domain.identifiers import CONTROL_CHARACTERS, REFERENCE_CHARACTERS, mask_cpr_like
 
 # A reference as every source's contract writes one.
 _REFERENCE = re.compile(REFERENCE_CHARACTERS + "{1,64}")
@@ -22,7 +22,7 @@ _REFERENCE = re.compile(REFERENCE_CHARACTERS + "{1,64}")
 # fordringstype and a dozen other fields).
 # A word is of printable characters: a control character is no code, and a NUL cannot even
 # be stored with the answer on PostgreSQL.
-_WORD = r"[^\s\x00-\x1f\x7f-\x9f]"
+_WORD = rf"[^\s{CONTROL_CHARACTERS}]"
 _SHOWN_VALUE = re.compile(rf"(?={_WORD}*[0-9]){_WORD}{{1,100}}|[A-Z0-9_.:/+\-]{{1,100}}")
 
 

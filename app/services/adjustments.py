@@ -25,7 +25,7 @@ from adapters.ky.message import load_json
 from app.clock import COPENHAGEN
 from app.db.tables import Claim, ClaimEvent, MessageKind, SourceMessage, Transfer
 from app.domain.claim import SourceSystem
-from app.domain.identifiers import contains_cpr_like
+from app.domain.identifiers import CONTROL_CHARACTERS, contains_cpr_like
 from app.domain.problems import Problem, reference_text, shown_reference
 from app.errors import Conflict, InvalidRequest
 from app.ids import new_id
@@ -116,7 +116,7 @@ def _parse(raw: bytes) -> tuple[str, list[Any]]:
 _AMOUNT = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # A control character (C0, DEL, C1): NUL above all, which PostgreSQL's text and JSON cannot hold.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_CONTROL = re.compile(f"[{CONTROL_CHARACTERS}]")
 
 
 def _value(raw: Any, limit: int) -> str | None:

@@ -36,11 +36,14 @@ def _without_cpr(text: str) -> str:
     return mask_cpr_like(text)[:_TEXT_LENGTH]
 
 
+def _unknown_area(catalogue: Catalogue) -> str:
+    # The area is not repeated: whatever a caller puts there (a CPR number, a name) is no area.
+    return f"no such business area; known areas: {', '.join(sorted(catalogue.areas))}"
+
+
 def _area(catalogue: Catalogue, area: str) -> None:
     if area not in catalogue.areas:
-        # Not repeated: whatever a caller puts in the path (a CPR number) is no area.
-        known = ", ".join(sorted(catalogue.areas))
-        raise NotFound(f"no such business area; known areas: {known}")
+        raise NotFound(_unknown_area(catalogue))
 
 
 def _type_in_area(catalogue: Catalogue, fordringstype: str, area: str | None) -> None:
@@ -323,10 +326,8 @@ def pause(
             each problem placed at its member of the body (`body/area`).
     """
     if area is not None and area not in catalogue.areas:
-        # In the body, not the path: a 422 at its member, as every other field of it. Not
-        # repeated: a caller's text (a CPR number, a name) is no area.
-        known = ", ".join(sorted(catalogue.areas))
-        message = f"no such business area; known areas: {known}"
+        # In the body, not the path: a 422 at its member, as every other field of it.
+        message = _unknown_area(catalogue)
         problem = Problem(
             code="area.unknown", message=message, field="area", source_path="body/area"
         )
